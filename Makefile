@@ -1,0 +1,129 @@
+# udpcork — keep corked UDP datagrams across CRIU checkpoint/restore.
+#
+#   make            build build/udpcork-prestop, build/udpcork-poststart, build/udpcork
+#   make install    install (PREFIX, DESTDIR, SYSCONFDIR honoured)
+#   make check      set up everything (Debian packages, testbed) and run every test
+#   make demo       set up everything and show a datagram surviving checkpoint/restore
+#   make unit       unit tests only (no kernel features needed)
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+LIBEXECDIR ?= $(PREFIX)/libexec/oci/hooks.d
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share/udpcork
+MANDIR     ?= $(PREFIX)/share/man
+DESTDIR    ?=
+
+BUILD   ?= build
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
+PROTOC_C ?= protoc-c
+PKG_CONFIG ?= pkg-config
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+PKGS := libbpf yajl libprotobuf-c
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+           -D_GNU_SOURCE -DUDPCORK_VERSION='"$(VERSION)"' \
+           -Isrc -Ibpf -I$(BUILD) $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS)
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Wno-unused-function
+
+# User-space sources, one file per step of the data path.
+COMMON_SRC := src/error.c src/log.c src/util.c src/state.c src/image.c src/sha256.c src/show.c $(BUILD)/udpcork.pb-c.c
+KERNEL_SRC := src/container.c src/bpfobj.c src/discover.c src/capture.c src/reinject.c src/journal.c \
+              src/putback.c src/prestop.c src/poststart.c src/hookmain.c
+BPF_SRC    := bpf/udpcork.bpf.c
+SKELS      := $(BUILD)/udpcork.skel.h
+
+COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(COMMON_SRC)))
+KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(KERNEL_SRC)))
+
+BINS := $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(BUILD)/udpcork
+TEST_APPS := $(BUILD)/test/udpapp
+UNIT_TESTS := $(BUILD)/test/unit-state $(BUILD)/test/unit-image
+
+.PHONY: all clean install uninstall unit check demo testapps testbed
+all: $(BINS)
+
+vpath %.c src hooks $(BUILD) test/unit test/apps
+
+$(BUILD)/obj $(BUILD)/test:
+	mkdir -p $@
+
+# --- generated files (never committed) -----------------------------------
+$(BUILD)/vmlinux.h: | $(BUILD)/obj
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/udpcork.bpf.o: $(BPF_SRC) bpf/udpcork.h $(BUILD)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(LLVM_STRIP) -g $@.tmp && mv $@.tmp $@
+
+$(BUILD)/udpcork.skel.h: $(BUILD)/udpcork.bpf.o
+	$(BPFTOOL) gen skeleton $< name udpcork_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/udpcork.pb-c.c $(BUILD)/udpcork.pb-c.h: src/udpcork.proto | $(BUILD)/obj
+	$(PROTOC_C) --proto_path=src --c_out=$(BUILD) src/udpcork.proto
+
+# --- objects ---------------------------------------------------------------
+$(COMMON_OBJ) $(KERNEL_OBJ): $(BUILD)/udpcork.pb-c.h $(wildcard src/*.h) bpf/udpcork.h | $(BUILD)/obj
+$(KERNEL_OBJ): $(SKELS)
+
+$(BUILD)/obj/%.o: %.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/udpcork-prestop: $(BUILD)/obj/main-prestop.o $(KERNEL_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/udpcork-poststart: $(BUILD)/obj/main-poststart.o $(KERNEL_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/udpcork: $(BUILD)/obj/main-udpcork.o $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/main-%.o: hooks/%.c $(BUILD)/udpcork.pb-c.h $(wildcard src/*.h) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# --- tests -----------------------------------------------------------------
+# Test programs that run inside containers: static, no libc NSS.
+$(BUILD)/test/%: test/apps/%.c | $(BUILD)/test
+	$(CC) -O2 -g -Wall -Wextra -static -o $@ $<
+testapps: $(TEST_APPS)
+
+$(BUILD)/test/unit-%: test/unit/test-%.c $(COMMON_OBJ) | $(BUILD)/test
+	$(CC) $(CFLAGS) -o $@ $< $(COMMON_OBJ) $(LDLIBS)
+
+unit: $(UNIT_TESTS) $(BUILD)/udpcork
+	bats test/unit.bats
+
+# Everything below sets itself up: Debian packages on the host, the testbed.
+check:
+	test/run-all
+
+demo:
+	test/demo
+
+# --- install ---------------------------------------------------------------
+install: $(BINS)
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
+	install -m 0755 $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0755 $(BUILD)/udpcork $(DESTDIR)$(BINDIR)/
+	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' oci-examples/criu-udpcork.conf.in > $(DESTDIR)$(DATADIR)/criu-udpcork.conf
+	chmod 0644 $(DESTDIR)$(DATADIR)/criu-udpcork.conf
+	DESTDIR='$(DESTDIR)' SYSCONFDIR='$(SYSCONFDIR)' LIBEXECDIR='$(LIBEXECDIR)' sh oci-examples/criu-conf add
+
+uninstall:
+	DESTDIR='$(DESTDIR)' SYSCONFDIR='$(SYSCONFDIR)' LIBEXECDIR='$(LIBEXECDIR)' sh oci-examples/criu-conf remove
+	rm -f $(DESTDIR)$(LIBEXECDIR)/udpcork-prestop $(DESTDIR)$(LIBEXECDIR)/udpcork-poststart
+	rm -f $(DESTDIR)$(BINDIR)/udpcork
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf $(BUILD)

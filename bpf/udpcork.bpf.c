@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/* udpcork kernel side.
+ *
+ * udpcork_iter    iter/udp: one uc_sock_rec per UDP socket of the netns of
+ *                 the task that creates the iterator (runs under lock_sock).
+ * udpcork_capture netfilter NF_INET_LOCAL_OUT, first in line: a datagram of
+ *                 a target socket (matched by cookie) is copied into that
+ *                 socket's slot and dropped, never transmitted.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "udpcork.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define NF_DROP 0
+#define NF_ACCEPT 1
+#define TCP_ESTABLISHED 1
+
+char LICENSE[] SEC ("license") = "GPL";
+
+/* Target sockets: cookie -> capture slot. User space inserts a zeroed slot
+ * for each socket it is about to uncork (so the program never allocates),
+ * reads it back and deletes it. */
+struct
+{
+  __uint (type, BPF_MAP_TYPE_HASH);
+  __uint (max_entries, UC_MAX_TARGETS);
+  __uint (map_flags, BPF_F_NO_PREALLOC);
+  __type (key, __u64);
+  __type (value, struct uc_slot);
+} slots SEC (".maps");
+
+extern int bpf_dynptr_from_skb (struct __sk_buff *skb, __u64 flags, struct bpf_dynptr *ptr__uninit) __ksym;
+
+static __always_inline void
+copy_v6 (__u8 *dst, const struct in6_addr *src)
+{
+  bpf_probe_read_kernel (dst, 16, src);
+}
+
+SEC ("iter/udp")
+int
+udpcork_iter (struct bpf_iter__udp *ctx)
+{
+  struct seq_file *seq = ctx->meta->seq;
+  struct udp_sock *up = ctx->udp_sk;
+  struct uc_sock_rec rec = {};
+  struct inet_sock *inet;
+  struct sock *sk;
+  int wmem;
+
+  if (up == NULL)
+    return 0;
+  inet = &up->inet;
+  sk = &inet->sk;
+
+  rec.family = BPF_CORE_READ (sk, __sk_common.skc_family);
+  rec.protocol = BPF_CORE_READ_BITFIELD_PROBED (sk, sk_protocol);
+  rec.cookie = BPF_CORE_READ (sk, __sk_common.skc_cookie.counter);
+  rec.ino = BPF_CORE_READ (sk, sk_socket, file, f_inode, i_ino);
+  rec.pending = BPF_CORE_READ (up, pending);
+  rec.len = BPF_CORE_READ (up, len);
+  rec.gso_size = BPF_CORE_READ (up, gso_size);
+  if (BPF_CORE_READ (up, udp_flags) & 1) /* UDP_FLAGS_CORK */
+    rec.flags |= UC_F_CORK;
+  if (BPF_CORE_READ (sk, __sk_common.skc_state) == TCP_ESTABLISHED)
+    rec.flags |= UC_F_CONNECTED;
+  wmem = BPF_CORE_READ (sk, sk_wmem_alloc.refs.counter);
+  rec.wmem = wmem > 0 ? wmem - 1 : 0;
+  rec.lport = BPF_CORE_READ (sk, __sk_common.skc_num);
+  rec.rport = bpf_ntohs (BPF_CORE_READ (sk, __sk_common.skc_dport));
+  rec.bound_dev_if = BPF_CORE_READ (sk, __sk_common.skc_bound_dev_if);
+
+  if (rec.family == AF_INET6)
+    {
+      copy_v6 (rec.laddr, &sk->__sk_common.skc_v6_rcv_saddr);
+      copy_v6 (rec.raddr, &sk->__sk_common.skc_v6_daddr);
+    }
+  else
+    {
+      __u32 a = BPF_CORE_READ (sk, __sk_common.skc_rcv_saddr);
+      __u32 d = BPF_CORE_READ (sk, __sk_common.skc_daddr);
+      __builtin_memcpy (rec.laddr, &a, 4);
+      __builtin_memcpy (rec.raddr, &d, 4);
+    }
+
+  if (rec.pending == AF_INET6)
+    {
+      copy_v6 (rec.fl_daddr, &inet->cork.fl.u.ip6.daddr);
+      copy_v6 (rec.fl_saddr, &inet->cork.fl.u.ip6.saddr);
+      rec.fl_dport = bpf_ntohs (BPF_CORE_READ (inet, cork.fl.u.ip6.uli.ports.dport));
+    }
+  else if (rec.pending == AF_INET)
+    {
+      __u32 d = BPF_CORE_READ (inet, cork.fl.u.ip4.daddr);
+      __u32 s = BPF_CORE_READ (inet, cork.fl.u.ip4.saddr);
+      __builtin_memcpy (rec.fl_daddr, &d, 4);
+      __builtin_memcpy (rec.fl_saddr, &s, 4);
+      rec.fl_dport = bpf_ntohs (BPF_CORE_READ (inet, cork.fl.u.ip4.uli.ports.dport));
+    }
+
+  bpf_seq_write (seq, &rec, sizeof (rec));
+  return 0;
+}
+
+SEC ("netfilter")
+int
+udpcork_capture (struct bpf_nf_ctx *ctx)
+{
+  struct sk_buff *skb = ctx->skb;
+  struct bpf_dynptr ptr;
+  struct uc_slot *slot;
+  struct sock *sk;
+  __u64 cookie;
+  __u32 len;
+
+  sk = BPF_CORE_READ (skb, sk);
+  if (sk == NULL)
+    return NF_ACCEPT;
+  cookie = BPF_CORE_READ (sk, __sk_common.skc_cookie.counter);
+  if (cookie == 0)
+    return NF_ACCEPT;
+  slot = bpf_map_lookup_elem (&slots, &cookie);
+  if (slot == NULL)
+    return NF_ACCEPT;
+
+  /* From here on the datagram belongs to udpcork: it is dropped whatever
+   * happens, and the slot says whether its bytes were saved. */
+  if (__sync_fetch_and_add (&slot->count, 1) != 0)
+    return NF_DROP;
+
+  len = BPF_CORE_READ (skb, len);
+  slot->len = len;
+  slot->mark = BPF_CORE_READ (skb, mark);
+  slot->priority = BPF_CORE_READ (skb, priority);
+  slot->tstamp = BPF_CORE_READ (skb, tstamp);
+  if (len > UC_MAX_DGRAM)
+    {
+      slot->state = UC_SLOT_TOO_BIG;
+      return NF_DROP;
+    }
+  /* keep clang from merging the bound check into something the verifier
+   * cannot follow */
+  asm volatile ("" : "+r"(len));
+  if (len > UC_MAX_DGRAM)
+    return NF_DROP;
+  if (bpf_dynptr_from_skb ((struct __sk_buff *) skb, 0, &ptr) != 0 ||
+      bpf_dynptr_read (slot->data, len, &ptr, 0, 0) != 0)
+    {
+      slot->state = UC_SLOT_READ_ERROR;
+      return NF_DROP;
+    }
+  slot->state = UC_SLOT_CAPTURED;
+  return NF_DROP;
+}

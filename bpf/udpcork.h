@@ -1,0 +1,63 @@
+/* Records shared by the BPF programs (bpf/udpcork.bpf.c) and user space.
+ * Only fixed-size __uN types: the file is included after vmlinux.h on the
+ * BPF side and after <linux/types.h> in user space. */
+#ifndef UDPCORK_SHARED_H
+#define UDPCORK_SHARED_H
+
+/* Largest datagram the capture program copies: an IPv6 header with room
+ * for extension headers plus the largest UDP datagram (65535). */
+#define UC_MAX_DGRAM (65535 + 512)
+
+/* Sockets one run can capture at once. */
+#define UC_MAX_TARGETS 65536
+
+#define UC_F_CORK 0x1      /* UDP_CORK is set */
+#define UC_F_CONNECTED 0x2 /* TCP_ESTABLISHED (connect()ed) */
+
+/* One UDP socket of the netns, written by the iter/udp program. */
+struct uc_sock_rec
+{
+  __u64 ino;    /* socket inode: matches /proc/PID/fd/N -> socket:[ino] */
+  __u64 cookie; /* socket cookie, 0 if never assigned */
+  __u16 family; /* AF_INET / AF_INET6 */
+  __u16 pending; /* up->pending: 0, AF_INET or AF_INET6 */
+  __u16 len;     /* up->len: 8 + pending payload bytes */
+  __u16 gso_size;
+  __u32 flags;   /* UC_F_* */
+  __u32 wmem;    /* sk_wmem_alloc - 1: bytes in the write queue */
+  __u32 protocol;
+  __u16 lport; /* host order */
+  __u16 rport; /* host order, connected peer */
+  __u8 laddr[16];
+  __u8 raddr[16];
+  /* Flow of the pending datagram (inet->cork.fl): destination, source. */
+  __u8 fl_daddr[16];
+  __u8 fl_saddr[16];
+  __u16 fl_dport; /* host order */
+  __u16 pad;
+  __u32 bound_dev_if;
+};
+
+/* One capture slot per target socket, filled by the netfilter program with
+ * the whole datagram as it reached NF_INET_LOCAL_OUT (IP header included). */
+enum uc_slot_state
+{
+  UC_SLOT_ARMED = 0,
+  UC_SLOT_CAPTURED = 1,
+  UC_SLOT_TOO_BIG = 2,
+  UC_SLOT_READ_ERROR = 3,
+};
+
+struct uc_slot
+{
+  __u32 state; /* enum uc_slot_state */
+  __u32 count; /* datagrams of this socket seen (must end as 1) */
+  __u32 len;   /* skb->len */
+  __u32 mark;
+  __u32 priority;
+  __u32 gso_size;
+  __u64 tstamp; /* skb->tstamp: SCM_TXTIME transmit time, 0 if none */
+  __u8 data[UC_MAX_DGRAM];
+};
+
+#endif

@@ -1,0 +1,10 @@
+/* udpcork-poststart: after CRIU restores a container, put its saved
+ * corked UDP datagrams back, pending exactly as they were. */
+#include "hooks.h"
+
+int
+main (int argc, char **argv)
+{
+  return uc_hook_main (argc, argv, "udpcork-poststart",
+                       "Put the saved corked UDP datagrams back into a restored container.", uc_poststart);
+}

@@ -1,0 +1,202 @@
+#include "bpfobj.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "udpcork.skel.h"
+#include "log.h"
+
+#ifndef NFPROTO_IPV4
+#define NFPROTO_IPV4 2
+#define NFPROTO_IPV6 10
+#endif
+#define UC_NF_LOCAL_OUT 3
+/* First in line: only a chain at exactly INT_MIN (which the kernel refuses
+ * for BPF) could run earlier. */
+#define UC_NF_PRIORITY (INT_MIN + 1)
+
+static int
+libbpf_log (enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+  char buf[1024];
+  size_t l;
+
+  if (level == LIBBPF_DEBUG)
+    return 0;
+  vsnprintf (buf, sizeof (buf), fmt, ap);
+  l = strlen (buf);
+  if (l && buf[l - 1] == '\n')
+    buf[l - 1] = '\0';
+  uc_debug ("libbpf: %s", buf);
+  return 0;
+}
+
+int
+uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err)
+{
+  int ret;
+
+  memset (b, 0, sizeof (*b));
+  libbpf_set_print (libbpf_log);
+  b->skel = udpcork_bpf__open ();
+  if (b->skel == NULL)
+    return uc_make_error (err, errno, "open BPF object");
+  b->capture = capture;
+  bpf_program__set_autoload (b->skel->progs.udpcork_capture, capture);
+  ret = udpcork_bpf__load (b->skel);
+  if (ret < 0)
+    {
+      udpcork_bpf__destroy (b->skel);
+      b->skel = NULL;
+      return uc_make_error (err, -ret, "load BPF programs (needs BTF, iter/udp%s)",
+                            capture ? " and netfilter BPF links, kernel >= 6.4" : "");
+    }
+  return 0;
+}
+
+void
+uc_bpf_close (struct uc_bpf *b)
+{
+  uc_bpf_detach_capture (b);
+  if (b->skel)
+    udpcork_bpf__destroy (b->skel);
+  b->skel = NULL;
+}
+
+int
+uc_bpf_iter_udp (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_error_t *err)
+{
+  struct bpf_link *link;
+  size_t cap = 64, len = 0;
+  struct uc_sock_rec *v;
+  int fd, ret = 0;
+
+  *recs = NULL;
+  *n = 0;
+  link = bpf_program__attach_iter (b->skel->progs.udpcork_iter, NULL);
+  if (link == NULL)
+    return uc_make_error (err, errno, "attach iter/udp");
+  fd = bpf_iter_create (bpf_link__fd (link));
+  if (fd < 0)
+    {
+      ret = uc_make_error (err, errno, "create UDP socket iterator");
+      goto out;
+    }
+  v = malloc (cap * sizeof (*v));
+  for (;;)
+    {
+      ssize_t r;
+      if (v == NULL)
+        {
+          ret = uc_make_error (err, ENOMEM, "UDP socket iterator");
+          break;
+        }
+      if (len == cap)
+        {
+          struct uc_sock_rec *nv = realloc (v, (cap *= 2) * sizeof (*v));
+          if (nv == NULL)
+            {
+              free (v);
+              v = NULL;
+              continue;
+            }
+          v = nv;
+        }
+      r = read (fd, &v[len], (cap - len) * sizeof (*v));
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          ret = uc_make_error (err, errno, "read UDP socket iterator");
+          free (v);
+          break;
+        }
+      if (r == 0)
+        {
+          *recs = v;
+          *n = len;
+          break;
+        }
+      if (r % sizeof (*v))
+        {
+          ret = uc_make_error (err, 0, "UDP socket iterator: short record (%zd bytes)", r);
+          free (v);
+          break;
+        }
+      len += r / sizeof (*v);
+    }
+  close (fd);
+out:
+  bpf_link__destroy (link);
+  return ret;
+}
+
+int
+uc_bpf_arm (struct uc_bpf *b, __u64 cookie, uc_error_t *err)
+{
+  struct uc_slot *empty;
+  int ret;
+
+  empty = calloc (1, sizeof (*empty));
+  if (empty == NULL)
+    return uc_make_error (err, ENOMEM, "capture slot");
+  ret = bpf_map__update_elem (b->skel->maps.slots, &cookie, sizeof (cookie), empty, sizeof (*empty),
+                              BPF_NOEXIST);
+  free (empty);
+  if (ret < 0)
+    return uc_make_error (err, -ret, "arm capture for socket cookie %llu", (unsigned long long) cookie);
+  return 0;
+}
+
+int
+uc_bpf_disarm (struct uc_bpf *b, __u64 cookie)
+{
+  return bpf_map__delete_elem (b->skel->maps.slots, &cookie, sizeof (cookie), 0);
+}
+
+int
+uc_bpf_attach_capture (struct uc_bpf *b, uc_error_t *err)
+{
+  static const int pf[2] = { NFPROTO_IPV4, NFPROTO_IPV6 };
+
+  for (int i = 0; i < 2; i++)
+    {
+      LIBBPF_OPTS (bpf_netfilter_opts, opts, .pf = pf[i], .hooknum = UC_NF_LOCAL_OUT,
+                   .priority = UC_NF_PRIORITY);
+      b->nf[i] = bpf_program__attach_netfilter (b->skel->progs.udpcork_capture, &opts);
+      if (b->nf[i] == NULL)
+        {
+          int e = errno;
+          uc_bpf_detach_capture (b);
+          return uc_make_error (err, e, "attach capture program to netfilter LOCAL_OUT (%s)",
+                                i ? "IPv6" : "IPv4");
+        }
+    }
+  return 0;
+}
+
+void
+uc_bpf_detach_capture (struct uc_bpf *b)
+{
+  for (int i = 0; i < 2; i++)
+    {
+      if (b->nf[i])
+        bpf_link__destroy (b->nf[i]);
+      b->nf[i] = NULL;
+    }
+}
+
+int
+uc_bpf_read_slot (struct uc_bpf *b, __u64 cookie, struct uc_slot *out, uc_error_t *err)
+{
+  int ret = bpf_map__lookup_elem (b->skel->maps.slots, &cookie, sizeof (cookie), out, sizeof (*out), 0);
+  if (ret < 0)
+    return uc_make_error (err, -ret, "read capture slot of socket cookie %llu", (unsigned long long) cookie);
+  return 0;
+}

@@ -1,0 +1,38 @@
+/* The BPF objects of one hook run: loaded once, gone when the run ends
+ * (nothing is pinned; the fds are close-on-exec). */
+#ifndef UDPCORK_BPFOBJ_H
+#define UDPCORK_BPFOBJ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "udpcork.h"
+#include "error.h"
+
+struct udpcork_bpf;
+struct bpf_link;
+
+struct uc_bpf
+{
+  struct udpcork_bpf *skel;
+  struct bpf_link *nf[2]; /* NF_INET_LOCAL_OUT for IPv4 and IPv6 */
+  bool capture;            /* the capture program is loaded */
+};
+
+/* Load the iterator and, when CAPTURE, the capture program. */
+int uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err);
+void uc_bpf_close (struct uc_bpf *b);
+
+/* Every UDP socket of the calling thread's network namespace. */
+int uc_bpf_iter_udp (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_error_t *err);
+
+/* Capture: arm a socket (by cookie) with an empty slot, attach the
+ * netfilter hooks in the calling thread's network namespace, read the slot
+ * back, disarm. */
+int uc_bpf_arm (struct uc_bpf *b, __u64 cookie, uc_error_t *err);
+int uc_bpf_disarm (struct uc_bpf *b, __u64 cookie);
+int uc_bpf_attach_capture (struct uc_bpf *b, uc_error_t *err);
+void uc_bpf_detach_capture (struct uc_bpf *b);
+int uc_bpf_read_slot (struct uc_bpf *b, __u64 cookie, struct uc_slot *out, uc_error_t *err);
+
+#endif

@@ -1,0 +1,36 @@
+/* Discovery: which UDP sockets of a container hold a pending (corked)
+ * datagram, and which process/fd owns each. One iterator pass, one pass over
+ * the fd tables of the container's processes. */
+#ifndef UDPCORK_DISCOVER_H
+#define UDPCORK_DISCOVER_H
+
+#include "bpfobj.h"
+#include "container.h"
+
+struct uc_target
+{
+  pid_t pid;   /* host pid of the first owner (container order: init first) */
+  pid_t nspid; /* the same, in the container's pid namespace */
+  int fd;      /* its fd in that process */
+  unsigned n_refs; /* fds referring to the socket in the container */
+  struct uc_sock_rec rec;
+};
+
+/* True if the socket is corked: UDP_CORK set or a datagram pending. */
+static inline int
+uc_sock_is_corked (const struct uc_sock_rec *r)
+{
+  return r->pending != 0 || (r->flags & UC_F_CORK);
+}
+
+/* The caller must be in the container's network namespace. Returns every
+ * corked socket owned by a process of the container (sorted by owner).
+ * Corked sockets of the netns that no container process holds are logged
+ * and left alone. */
+int uc_discover (struct uc_bpf *b, const struct uc_container *c, struct uc_target **out, size_t *n,
+                 uc_error_t *err);
+
+/* Describes a target for logs: "pid 12 (container pid 1) fd 3 [::1]:4000". */
+const char *uc_target_str (const struct uc_target *t, char *buf, size_t len);
+
+#endif

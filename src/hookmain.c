@@ -1,0 +1,102 @@
+/* Shared main of udpcork-prestop and udpcork-poststart. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "hooks.h"
+#include "log.h"
+
+static void
+usage (FILE *out, const char *prog, const char *what)
+{
+  fprintf (out,
+           "Usage: %s [OPTION]...\n"
+           "%s\n\n"
+           "Run by CRIU as an action script (CRTOOLS_SCRIPT_ACTION, CRTOOLS_INIT_PID and\n"
+           "CRTOOLS_IMAGE_DIR set), or as an OCI hook with the container state JSON on\n"
+           "standard input (then --image-dir is required).\n\n"
+           "  -d, --image-dir DIR  checkpoint image directory (OCI mode)\n"
+           "  -v, --verbose        debug logging\n"
+           "  -h, --help           show this help\n"
+           "  -V, --version        show the version\n\n"
+           "Logs go to standard error and to syslog. See %s(8).\n",
+           prog, what, prog);
+}
+
+int
+uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
+{
+  const char *dir = st->from_criu ? st->image_dir : o->image_dir;
+  int fd;
+
+  if (dir == NULL || *dir == '\0')
+    return uc_make_error (err, 0, st->from_criu ? "CRTOOLS_IMAGE_DIR is not set"
+                                                : "no image directory: pass --image-dir DIR");
+  fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return uc_make_error (err, errno, "open image directory `%s`", dir);
+  return fd;
+}
+
+int
+uc_hook_main (int argc, char **argv, const char *prog, const char *what,
+              int (*run) (const struct uc_state *, const struct uc_opts *, uc_error_t *))
+{
+  static const struct option longopts[] = {
+    { "image-dir", required_argument, NULL, 'd' }, { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },            { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct uc_opts o = { 0 };
+  struct uc_state st = { 0 };
+  uc_error_t err = NULL;
+  int c, ret;
+
+  while ((c = getopt_long (argc, argv, "d:vhV", longopts, NULL)) != -1)
+    switch (c)
+      {
+      case 'd':
+        o.image_dir = optarg;
+        break;
+      case 'v':
+        o.verbose = 1;
+        break;
+      case 'h':
+        usage (stdout, prog, what);
+        return 0;
+      case 'V':
+        printf ("%s %s\n", prog, UDPCORK_VERSION);
+        return 0;
+      default:
+        usage (stderr, prog, what);
+        return 2;
+      }
+  if (optind != argc)
+    {
+      fprintf (stderr, "%s: unexpected argument `%s`\n", prog, argv[optind]);
+      return 2;
+    }
+  uc_log_init (prog, o.verbose);
+
+  if (getenv ("CRTOOLS_SCRIPT_ACTION"))
+    ret = uc_state_from_env (&st, &err);
+  else
+    ret = uc_state_read_json (STDIN_FILENO, &st, &err);
+  if (ret == 0)
+    {
+      uc_debug ("%s: container pid %d, image dir %s", uc_action_name (st.action), st.pid,
+                st.image_dir ? st.image_dir : o.image_dir ? o.image_dir : "-");
+      ret = run (&st, &o, &err);
+    }
+  if (ret < 0)
+    {
+      if (st.from_criu)
+        uc_error_wrap (&err, "%s", uc_action_name (st.action));
+      uc_log_error (&err);
+    }
+  uc_state_free (&st);
+  return ret < 0 ? 1 : 0;
+}

@@ -1,0 +1,30 @@
+/* The two hook programs' logic, one function per run; mains are in hooks/. */
+#ifndef UDPCORK_HOOKS_H
+#define UDPCORK_HOOKS_H
+
+#include "state.h"
+
+struct uc_opts
+{
+  int verbose;
+  const char *image_dir; /* --image-dir: OCI mode; CRTOOLS_IMAGE_DIR under CRIU */
+};
+
+/* udpcork-prestop: network-lock (capture), post-dump and network-unlock
+ * (give back to the dumped sockets, once), OCI mode (capture from a paused
+ * container into --image-dir). Other CRIU actions: nothing. */
+int uc_prestop (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
+
+/* udpcork-poststart: post-restore, or OCI mode with --image-dir: put the
+ * saved datagrams into the restored sockets. Other actions: nothing. */
+int uc_poststart (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
+
+/* Shared main of the hook binaries: options, input (CRIU env or OCI state
+ * JSON on stdin), logging, exit status. */
+int uc_hook_main (int argc, char **argv, const char *prog, const char *what,
+                  int (*run) (const struct uc_state *, const struct uc_opts *, uc_error_t *));
+
+/* The image directory of this run, opened (O_DIRECTORY). */
+int uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
+
+#endif

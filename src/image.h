@@ -1,0 +1,47 @@
+/* The saved-queue image udpcork.img in a CRIU image directory.
+ *
+ * Layout (see udpcork.proto): u32 magic, u32 version, then entries of a
+ * u32 size (little endian) plus that many bytes of protobuf: one UcHead,
+ * then exactly head->n_dgrams UcDgram. */
+#ifndef UDPCORK_IMAGE_H
+#define UDPCORK_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "error.h"
+#include "udpcork.pb-c.h"
+
+#define UC_IMG_NAME "udpcork.img"
+#define UC_IMG_MAGIC 0x4b435055u    /* "UPCK" little endian */
+#define UC_IMG_VERSION 1u
+#define UC_IMG_MAX_ENTRY (1u << 20) /* bytes in one protobuf entry */
+#define UC_IMG_MAX_FILE (1ull << 30) /* bytes in the whole image */
+
+struct uc_image
+{
+  UcHead *head;
+  size_t n_dgrams;
+  UcDgram **dgrams;
+};
+
+/* Write NAME in DIRFD (AT_FDCWD allowed) atomically, mode 0600, through
+ * "NAME.tmp" + fsync + rename + fsync of the directory.  Sets
+ * head->version = UC_IMG_VERSION and head->n_dgrams = N.  On failure the tmp
+ * file is removed and the error names the file. */
+int uc_image_write (int dirfd, const char *name, UcHead *head, UcDgram *const *dgrams, size_t n, uc_error_t *err);
+
+/* Read and validate NAME in DIRFD.  Returns 0 and fills *IMG (free with
+ * uc_image_free), or -1 with *ERR; (*err)->status is ENOENT if the file does
+ * not exist.  Symlinks, non-regular files and files over UC_IMG_MAX_FILE are
+ * refused. */
+int uc_image_read (int dirfd, const char *name, struct uc_image *img, uc_error_t *err);
+
+/* Free what *IMG owns and zero it; safe on a zeroed struct. */
+void uc_image_free (struct uc_image *img);
+
+/* Print *IMG as a table (PID FD FAMILY LOCAL DESTINATION MODE BYTES TTL TOS
+ * SHA256, the digest cut to 12 hex digits) or as JSON. */
+int uc_image_print (FILE *out, const struct uc_image *img, bool json, uc_error_t *err);
+
+#endif

@@ -1,0 +1,206 @@
+/* udpcork-prestop: take pending datagrams out of a container's sockets
+ * before CRIU dumps it; give them back once the dump is over. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "capture.h"
+#include "hooks.h"
+#include "image.h"
+#include "journal.h"
+#include "log.h"
+#include "putback.h"
+#include "reinject.h"
+#include "util.h"
+
+struct run
+{
+  struct uc_container c;
+  struct uc_bpf b;
+  struct uc_target *t;
+  struct uc_work *w;
+  size_t n;
+};
+
+static void
+run_free (struct run *r)
+{
+  if (r->w)
+    {
+      uc_work_close (r->w, r->n);
+      for (size_t i = 0; i < r->n; i++)
+        if (r->w[i].dg)
+          protobuf_c_message_free_unpacked (&r->w[i].dg->base, NULL);
+    }
+  free (r->w);
+  free (r->t);
+  uc_bpf_close (&r->b);
+  uc_container_close (&r->c);
+}
+
+static int
+save_image (int dirfd, const struct uc_state *st, struct run *r, uc_error_t *err)
+{
+  UcDgram **v = calloc (r->n, sizeof (*v));
+  UcHead head = UC_HEAD__INIT;
+  int ret;
+
+  if (v == NULL)
+    return uc_make_error (err, ENOMEM, "image");
+  for (size_t i = 0; i < r->n; i++)
+    v[i] = r->w[i].dg;
+  head.container_id = st->id;
+  head.tool_version = (char *) UDPCORK_VERSION;
+  head.has_created_ns = head.has_root_pid = 1;
+  head.created_ns = uc_realtime_ns ();
+  head.root_pid = st->pid;
+  ret = uc_image_write (dirfd, UC_IMG_NAME, &head, v, r->n, err);
+  free (v);
+  return ret;
+}
+
+static void
+log_captured (const struct uc_work *w)
+{
+  char who[160], dst[UC_ADDRSTRLEN];
+  const UcDgram *d = w->dg;
+
+  uc_target_str (w->t, who, sizeof (who));
+  uc_info ("socket %s: saved %zu pending bytes for %s (%s)", who, d->payload.len,
+           uc_dgram_dst_str (d, dst, sizeof (dst)), uc_dgram_mode_str (d));
+}
+
+/* network-lock (or OCI mode): discover, capture, save. */
+static int
+capture (const struct uc_state *st, int dirfd, uc_error_t *err)
+{
+  struct run r = { 0 };
+  enum uc_journal j;
+  size_t bytes = 0, i;
+  int64_t t0 = uc_now_ns ();
+  int ret = -1;
+
+  if (uc_journal_read (dirfd, &j, err) < 0)
+    return -1;
+  if (j != UC_JOURNAL_NONE)
+    return uc_make_error (err, 0, "%s already says `%s`: udpcork ran twice for this dump (listed twice in the "
+                          "CRIU configuration?); refusing to capture again", UC_JOURNAL_NAME, uc_journal_str (j));
+  if (uc_container_open (st->pid, &r.c, err) < 0 || uc_container_enter_netns (&r.c, err) < 0
+      || uc_bpf_open (&r.b, true, err) < 0 || uc_discover (&r.b, &r.c, &r.t, &r.n, err) < 0)
+    goto out;
+  if (r.n == 0)
+    {
+      uc_info ("container pid %d: no corked UDP socket (%zu processes, %lld ms)", st->pid, r.c.n_procs,
+               (long long) ((uc_now_ns () - t0) / 1000000));
+      ret = 0;
+      goto out;
+    }
+  r.w = calloc (r.n, sizeof (*r.w));
+  if (r.w == NULL)
+    {
+      uc_make_error (err, ENOMEM, "capture");
+      goto out;
+    }
+  for (i = 0; i < r.n; i++)
+    r.w[i] = (struct uc_work) { .t = &r.t[i], .fd = -1 };
+  if (uc_work_open (r.w, r.n, err) < 0 || uc_capture_all (&r.b, r.w, r.n, err) < 0)
+    goto out;
+
+  if (save_image (dirfd, st, &r, err) < 0 || uc_journal_write (dirfd, UC_JOURNAL_CAPTURED, err) < 0)
+    {
+      size_t lost = uc_capture_rollback (r.w, r.n);
+      if (lost)
+        uc_error_wrap (err, "image not saved and %zu sockets could not be given their datagram back", lost);
+      else
+        {
+          uc_error_wrap (err, "image not saved; every socket has its datagram back");
+          unlinkat (dirfd, UC_IMG_NAME, 0);
+        }
+      goto out;
+    }
+  for (i = 0; i < r.n; i++)
+    {
+      log_captured (&r.w[i]);
+      bytes += r.w[i].dg->payload.len;
+    }
+  uc_info ("container pid %d: saved %zu corked sockets, %zu bytes, in %lld ms", st->pid, r.n, bytes,
+           (long long) ((uc_now_ns () - t0) / 1000000));
+  ret = 0;
+out:
+  run_free (&r);
+  return ret;
+}
+
+/* post-dump / network-unlock: give the datagrams back to the dumped
+ * sockets, once. */
+static int
+give_back (const struct uc_state *st, int dirfd, const char *why, uc_error_t *err)
+{
+  struct uc_image img = { 0 };
+  struct uc_container c;
+  struct uc_putback_stats stats;
+  enum uc_journal j;
+  int64_t t0 = uc_now_ns ();
+  int ret;
+
+  if (uc_journal_read (dirfd, &j, err) < 0)
+    return -1;
+  if (j != UC_JOURNAL_CAPTURED)
+    {
+      uc_debug ("%s: journal says `%s`: nothing to give back", why, uc_journal_str (j));
+      return 0;
+    }
+  if (uc_image_read (dirfd, UC_IMG_NAME, &img, err) < 0)
+    return uc_error_wrap (err, "%s: the datagrams are in the journal but the image is unreadable", why);
+  ret = uc_container_open (st->pid, &c, err);
+  if (ret == 0)
+    ret = uc_put_back (&c, &img, true, &stats, err);
+  if (ret == 0)
+    ret = uc_journal_write (dirfd, UC_JOURNAL_RETURNED, err);
+  if (ret == 0)
+    uc_info ("%s: gave %zu sockets their %zu pending bytes back in %lld ms", why, stats.sockets, stats.bytes,
+             (long long) ((uc_now_ns () - t0) / 1000000));
+  else
+    uc_error_wrap (err, "%s: giving the datagrams back to the dumped container failed (they stay in %s)", why,
+                   UC_IMG_NAME);
+  uc_container_close (&c);
+  uc_image_free (&img);
+  return ret;
+}
+
+int
+uc_prestop (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
+{
+  int dirfd, ret;
+
+  switch (st->action)
+    {
+    case UC_ACTION_OCI:
+      if (st->status == NULL || strcmp (st->status, "paused") != 0)
+        return uc_make_error (err, 0, "container %s is `%s`: run from an OCI hook, udpcork-prestop needs the "
+                              "container paused (crun pause) so that nothing changes until CRIU seizes it; the safe "
+                              "way is the CRIU action script (see udpcork-prestop(8))",
+                              st->id ? st->id : "?", st->status ? st->status : "?");
+      break;
+    case UC_ACTION_NETWORK_LOCK:
+    case UC_ACTION_POST_DUMP:
+    case UC_ACTION_NETWORK_UNLOCK:
+      break;
+    default:
+      return 0;
+    }
+  if (st->pid <= 0)
+    return uc_make_error (err, 0, "%s: no container pid (CRTOOLS_INIT_PID)", uc_action_name (st->action));
+  dirfd = uc_open_image_dir (st, o, err);
+  if (dirfd < 0)
+    return -1;
+  if (st->action == UC_ACTION_OCI || st->action == UC_ACTION_NETWORK_LOCK)
+    ret = capture (st, dirfd, err);
+  else
+    ret = give_back (st, dirfd, uc_action_name (st->action), err);
+  close (dirfd);
+  return ret;
+}

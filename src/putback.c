@@ -1,0 +1,133 @@
+#include "putback.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "bpfobj.h"
+#include "log.h"
+#include "reinject.h"
+#include "util.h"
+
+static const char *
+dgram_str (const UcDgram *d, char *buf, size_t len)
+{
+  char a[UC_ADDRSTRLEN];
+  snprintf (buf, len, "container pid %u fd %u %s %s", d->pid, d->fd, d->family == AF_INET6 ? "udp6" : "udp",
+            uc_addr_str (d->family, d->local_addr.data, d->local_port, a, sizeof (a)));
+  return buf;
+}
+
+/* Duplicate the saved socket's fd from its (restored) process and check it. */
+static int
+open_saved (const struct uc_container *c, const UcDgram *d, bool originals, uc_error_t *err)
+{
+  pid_t pid = uc_container_host_pid (c, d->pid);
+  struct stat st;
+  int fd;
+
+  if (pid == 0)
+    return uc_make_error (err, ESRCH, "no process with container pid %u", d->pid);
+  fd = uc_proc_getfd (pid, d->fd, err);
+  if (fd < 0)
+    return -1;
+  if (fstat (fd, &st) < 0 || (originals && d->has_ino && (unsigned long long) st.st_ino != d->ino))
+    {
+      close (fd);
+      return uc_make_error (err, 0, "fd %u of pid %d is no longer the dumped socket", d->fd, pid);
+    }
+  if (uc_check_identity (fd, d, err) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* One iterator pass: each socket holds exactly what was saved. */
+static int
+verify (const struct uc_image *img, const unsigned long long *ino, uc_error_t *err)
+{
+  struct uc_sock_rec *recs = NULL;
+  struct uc_bpf b;
+  size_t n = 0, i, k;
+  int ret = 0;
+
+  if (uc_bpf_open (&b, false, err) < 0 || uc_bpf_iter_udp (&b, &recs, &n, err) < 0)
+    {
+      uc_bpf_close (&b);
+      return -1;
+    }
+  for (i = 0; i < img->n_dgrams && ret == 0; i++)
+    {
+      const UcDgram *d = img->dgrams[i];
+      unsigned want_len = d->pending_family ? d->payload.len + 8 : 0;
+      bool want_cork = d->mode == UC_CORK_MODE__UC_CORK_SOCKOPT;
+      char who[160];
+
+      for (k = 0; k < n && recs[k].ino != ino[i]; k++)
+        ;
+      dgram_str (d, who, sizeof (who));
+      if (k == n)
+        ret = uc_make_error (err, 0, "socket %s: not visible to the UDP iterator after re-injection", who);
+      else if (recs[k].pending != d->pending_family || recs[k].len != want_len
+               || ! (recs[k].flags & UC_F_CORK) != ! want_cork)
+        ret = uc_make_error (err, 0,
+                             "socket %s: after re-injection pending=%u len=%u cork=%d, expected pending=%u len=%u cork=%d",
+                             who, recs[k].pending, recs[k].len, ! ! (recs[k].flags & UC_F_CORK), d->pending_family,
+                             want_len, want_cork);
+    }
+  free (recs);
+  uc_bpf_close (&b);
+  return ret;
+}
+
+int
+uc_put_back (const struct uc_container *c, const struct uc_image *img, bool originals,
+             struct uc_putback_stats *stats, uc_error_t *err)
+{
+  unsigned long long *ino;
+  int ret = 0;
+
+  stats->sockets = stats->bytes = 0;
+  if (img->n_dgrams == 0)
+    return 0;
+  ino = calloc (img->n_dgrams, sizeof (*ino));
+  if (ino == NULL)
+    return uc_make_error (err, ENOMEM, "put back");
+  if (uc_container_enter_netns (c, err) < 0)
+    {
+      free (ino);
+      return -1;
+    }
+  for (size_t i = 0; i < img->n_dgrams && ret == 0; i++)
+    {
+      const UcDgram *d = img->dgrams[i];
+      char who[160], dst[UC_ADDRSTRLEN];
+      struct stat st;
+      int fd;
+
+      dgram_str (d, who, sizeof (who));
+      fd = open_saved (c, d, originals, err);
+      if (fd < 0 || fstat (fd, &st) < 0 || uc_reinject (fd, d, err) < 0)
+        {
+          ret = uc_error_wrap (err, "socket %s: datagram of %zu bytes not put back (it stays in the image)", who,
+                               d->payload.len);
+          if (fd >= 0)
+            close (fd);
+          break;
+        }
+      ino[i] = st.st_ino;
+      close (fd);
+      stats->sockets++;
+      stats->bytes += d->payload.len;
+      uc_info ("socket %s: %zu bytes pending again for %s (%s)", who, d->payload.len,
+               uc_dgram_dst_str (d, dst, sizeof (dst)), uc_dgram_mode_str (d));
+    }
+  if (ret == 0)
+    ret = verify (img, ino, err);
+  free (ino);
+  return ret;
+}

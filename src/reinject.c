@@ -1,0 +1,213 @@
+#include "reinject.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "log.h"
+#include "util.h"
+
+#ifndef UDP_CORK
+#define UDP_CORK 1
+#endif
+
+struct cmsg_buf
+{
+  union
+  {
+    char buf[512];
+    struct cmsghdr align;
+  } u;
+  size_t len;
+};
+
+static void
+cmsg_add (struct cmsg_buf *c, int level, int type, const void *data, size_t len)
+{
+  struct cmsghdr *h = (struct cmsghdr *) (c->u.buf + c->len);
+
+  h->cmsg_level = level;
+  h->cmsg_type = type;
+  h->cmsg_len = CMSG_LEN (len);
+  memcpy (CMSG_DATA (h), data, len);
+  c->len += CMSG_SPACE (len);
+}
+
+static int
+sockopt_int (int fd, int level, int name, int dflt)
+{
+  int v = dflt;
+  socklen_t l = sizeof (v);
+  if (getsockopt (fd, level, name, &v, &l) < 0)
+    return dflt;
+  return v;
+}
+
+/* Attributes of the datagram as control messages: only those that differ
+ * from what the socket would use by itself, so that an unchanged socket
+ * gets an unchanged datagram. */
+static void
+build_cmsgs (int fd, const UcDgram *d, struct cmsg_buf *c)
+{
+  bool v4 = d->pending_family == AF_INET;
+  int priority = sockopt_int (fd, SOL_SOCKET, SO_PRIORITY, 0);
+
+  if (d->has_ttl)
+    {
+      int ttl = d->ttl;
+      if (v4)
+        cmsg_add (c, IPPROTO_IP, IP_TTL, &ttl, sizeof (ttl));
+      else
+        cmsg_add (c, IPPROTO_IPV6, IPV6_HOPLIMIT, &ttl, sizeof (ttl));
+    }
+  if (d->has_tos)
+    {
+      int tos = d->tos;
+      if (v4 && tos != sockopt_int (fd, IPPROTO_IP, IP_TOS, -1))
+        {
+          cmsg_add (c, IPPROTO_IP, IP_TOS, &tos, sizeof (tos));
+          priority = -1; /* IP_TOS also sets the priority: restate it below */
+        }
+      else if (! v4)
+        cmsg_add (c, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof (tos));
+    }
+  if (d->src_addr.len == 4 && v4 && d->family == AF_INET)
+    {
+      struct in_pktinfo pi = { 0 };
+      memcpy (&pi.ipi_spec_dst, d->src_addr.data, 4);
+      cmsg_add (c, IPPROTO_IP, IP_PKTINFO, &pi, sizeof (pi));
+    }
+  else if (d->src_addr.len && d->family == AF_INET6)
+    {
+      struct in6_pktinfo pi = { 0 };
+      if (d->src_addr.len == 4) /* IPv4 source of a v4-mapped datagram */
+        {
+          pi.ipi6_addr.s6_addr[10] = pi.ipi6_addr.s6_addr[11] = 0xff;
+          memcpy (&pi.ipi6_addr.s6_addr[12], d->src_addr.data, 4);
+        }
+      else
+        memcpy (&pi.ipi6_addr, d->src_addr.data, 16);
+      cmsg_add (c, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof (pi));
+    }
+  if (d->has_mark && d->mark != (uint32_t) sockopt_int (fd, SOL_SOCKET, SO_MARK, 0))
+    cmsg_add (c, SOL_SOCKET, SO_MARK, &d->mark, sizeof (d->mark));
+  if (d->has_priority && (priority < 0 || d->priority != (uint32_t) priority))
+    cmsg_add (c, SOL_SOCKET, SO_PRIORITY, &d->priority, sizeof (d->priority));
+}
+
+static socklen_t
+build_dest (const UcDgram *d, struct sockaddr_storage *ss)
+{
+  memset (ss, 0, sizeof (*ss));
+  if (d->family == AF_INET)
+    {
+      struct sockaddr_in *sin = (struct sockaddr_in *) ss;
+      sin->sin_family = AF_INET;
+      sin->sin_port = htons (d->dst_port);
+      memcpy (&sin->sin_addr, d->dst_addr.data, 4);
+      return sizeof (*sin);
+    }
+  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons (d->dst_port);
+  if (d->dst_addr.len == 4) /* v4-mapped */
+    {
+      sin6->sin6_addr.s6_addr[10] = sin6->sin6_addr.s6_addr[11] = 0xff;
+      memcpy (&sin6->sin6_addr.s6_addr[12], d->dst_addr.data, 4);
+    }
+  else
+    memcpy (&sin6->sin6_addr, d->dst_addr.data, 16);
+  return sizeof (*sin6);
+}
+
+int
+uc_reinject (int fd, const UcDgram *d, uc_error_t *err)
+{
+  struct sockaddr_storage dst;
+  struct cmsg_buf c = { .len = 0 };
+  struct iovec iov = { .iov_base = d->payload.data, .iov_len = d->payload.len };
+  struct msghdr msg = { 0 };
+  int one = 1;
+  ssize_t r;
+
+  if (d->mode == UC_CORK_MODE__UC_CORK_SOCKOPT && setsockopt (fd, IPPROTO_UDP, UDP_CORK, &one, sizeof (one)) < 0)
+    return uc_make_error (err, errno, "setsockopt UDP_CORK=1");
+  if (d->pending_family == 0)
+    return 0;
+  if ((d->dst_addr.len != 4 && d->dst_addr.len != 16) || ! d->has_dst_port)
+    return uc_make_error (err, 0, "saved datagram has no destination");
+
+  msg.msg_name = &dst;
+  msg.msg_namelen = build_dest (d, &dst);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  build_cmsgs (fd, d, &c);
+  if (c.len)
+    {
+      msg.msg_control = c.u.buf;
+      msg.msg_controllen = c.len;
+    }
+  /* MSG_MORE always: the datagram must stay pending even if UDP_CORK were
+   * cleared concurrently. */
+  do
+    r = sendmsg (fd, &msg, MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return uc_make_error (err, errno, "sendmsg of %zu pending bytes", d->payload.len);
+  if ((size_t) r != d->payload.len)
+    return uc_make_error (err, 0, "sendmsg took %zd of %zu bytes", r, d->payload.len);
+  return 0;
+}
+
+int
+uc_check_identity (int fd, const UcDgram *d, uc_error_t *err)
+{
+  struct sockaddr_storage ss;
+  socklen_t l = sizeof (ss);
+  int type = sockopt_int (fd, SOL_SOCKET, SO_TYPE, -1);
+  int dom = sockopt_int (fd, SOL_SOCKET, SO_DOMAIN, -1);
+  int proto = sockopt_int (fd, SOL_SOCKET, SO_PROTOCOL, -1);
+  const void *addr;
+  unsigned port;
+
+  if (type != SOCK_DGRAM || dom != (int) d->family || proto != (int) d->protocol)
+    return uc_make_error (err, 0, "not the saved socket (type %d domain %d protocol %d, expected datagram %u/%u)",
+                          type, dom, proto, d->family, d->protocol);
+  if (getsockname (fd, (struct sockaddr *) &ss, &l) < 0)
+    return uc_make_error (err, errno, "getsockname");
+  if (dom == AF_INET)
+    {
+      addr = &((struct sockaddr_in *) &ss)->sin_addr;
+      port = ntohs (((struct sockaddr_in *) &ss)->sin_port);
+    }
+  else
+    {
+      addr = &((struct sockaddr_in6 *) &ss)->sin6_addr;
+      port = ntohs (((struct sockaddr_in6 *) &ss)->sin6_port);
+    }
+  if (port != d->local_port || d->local_addr.len != (dom == AF_INET ? 4u : 16u)
+      || memcmp (addr, d->local_addr.data, d->local_addr.len) != 0)
+    {
+      char a[UC_ADDRSTRLEN], b[UC_ADDRSTRLEN];
+      return uc_make_error (err, 0, "not the saved socket: bound to %s, saved %s", uc_addr_str (dom, addr, port, a, sizeof (a)),
+                            uc_addr_str (dom, d->local_addr.data, d->local_port, b, sizeof (b)));
+    }
+  return 0;
+}
+
+const char *
+uc_dgram_dst_str (const UcDgram *d, char *buf, size_t len)
+{
+  if (d->pending_family == 0 || (d->dst_addr.len != 4 && d->dst_addr.len != 16))
+    return "-";
+  return uc_addr_str (d->dst_addr.len == 4 ? AF_INET : AF_INET6, d->dst_addr.data, d->dst_port, buf, len);
+}
+
+const char *
+uc_dgram_mode_str (const UcDgram *d)
+{
+  return d->mode == UC_CORK_MODE__UC_CORK_SOCKOPT ? "UDP_CORK" : "MSG_MORE";
+}

@@ -1,0 +1,23 @@
+/* Re-injection: recreate a saved pending datagram in a socket, corked the
+ * same way, to the same destination, with the same attributes; never sent. */
+#ifndef UDPCORK_REINJECT_H
+#define UDPCORK_REINJECT_H
+
+#include <stddef.h>
+#include "error.h"
+#include "udpcork.pb-c.h"
+
+/* FD is our duplicate of the socket. Nothing is transmitted: the datagram is
+ * appended with MSG_MORE (and UDP_CORK set first if it was set). */
+int uc_reinject (int fd, const UcDgram *d, uc_error_t *err);
+
+/* Check that FD is a socket of D's family and protocol bound to D's local
+ * address and port (the restored socket is the one that was dumped). */
+int uc_check_identity (int fd, const UcDgram *d, uc_error_t *err);
+
+/* "1.2.3.4:5" destination of D's pending datagram, or "-". */
+const char *uc_dgram_dst_str (const UcDgram *d, char *buf, size_t len);
+/* "UDP_CORK" or "MSG_MORE". */
+const char *uc_dgram_mode_str (const UcDgram *d);
+
+#endif

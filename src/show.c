@@ -1,0 +1,127 @@
+#include "show.h"
+#include "image.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+usage (FILE *out)
+{
+  fprintf (out, "Usage: udpcork show [--json] DIR\n"
+                "       udpcork --help | --version\n"
+                "\n"
+                "Print the corked UDP datagrams saved in DIR/" UC_IMG_NAME ",\n"
+                "DIR being a CRIU checkpoint image directory.\n"
+                "\n"
+                "  -j, --json     print JSON instead of a table\n"
+                "  -h, --help     show this help\n"
+                "  -V, --version  show the version\n");
+}
+
+/* Exit status: 0 also when DIR holds no image (nothing was saved). */
+static int
+show_dir (const char *dir, bool json)
+{
+  struct uc_image img = { 0 };
+  uc_error_t err = NULL;
+  int dirfd, ret;
+
+  dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    {
+      uc_make_error (&err, errno, "open directory `%s`", dir);
+      uc_log_error (&err);
+      return 1;
+    }
+  ret = uc_image_read (dirfd, UC_IMG_NAME, &img, &err);
+  close (dirfd);
+  if (ret < 0 && err && err->status == ENOENT)
+    {
+      uc_error_release (&err);
+      printf ("no " UC_IMG_NAME " in %s: nothing was saved\n", dir);
+      return 0;
+    }
+  if (ret == 0)
+    ret = uc_image_print (stdout, &img, json, &err);
+  uc_image_free (&img);
+  if (ret < 0)
+    {
+      uc_error_wrap (&err, "%s", dir);
+      uc_log_error (&err);
+      return 1;
+    }
+  return 0;
+}
+
+int
+uc_show_main (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "json", no_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+  };
+  bool json = false;
+  int c;
+
+  uc_log_init ("udpcork", 0);
+  /* "+": stop at the command word; options may follow it too (see below). */
+  while ((c = getopt_long (argc, argv, "+jhV", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'j':
+        json = true;
+        break;
+      case 'h':
+        usage (stdout);
+        return 0;
+      case 'V':
+        printf ("udpcork " UDPCORK_VERSION "\n");
+        return 0;
+      default:
+        usage (stderr);
+        return 2;
+      }
+  if (optind >= argc)
+    {
+      usage (stderr);
+      return 2;
+    }
+  if (strcmp (argv[optind], "show") != 0)
+    {
+      fprintf (stderr, "udpcork: unknown command `%s`\n", argv[optind]);
+      usage (stderr);
+      return 2;
+    }
+  /* Options after "show". */
+  argc -= optind;
+  argv += optind;
+  optind = 0; /* full re-initialisation of getopt */
+  while ((c = getopt_long (argc, argv, "jh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'j':
+        json = true;
+        break;
+      case 'h':
+        usage (stdout);
+        return 0;
+      default:
+        usage (stderr);
+        return 2;
+      }
+  if (optind != argc - 1)
+    {
+      fprintf (stderr, "udpcork show: expected exactly one DIR\n");
+      usage (stderr);
+      return 2;
+    }
+  return show_dir (argv[optind], json);
+}

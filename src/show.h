@@ -1,0 +1,8 @@
+/* The `udpcork` command line tool: inspect saved images. */
+#ifndef UDPCORK_SHOW_H
+#define UDPCORK_SHOW_H
+
+/* main () of `udpcork`: returns the exit status. */
+int uc_show_main (int argc, char **argv);
+
+#endif

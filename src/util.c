@@ -1,0 +1,125 @@
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Make room for at least one more byte plus the NUL, never beyond LIMIT. */
+static int
+grow (char **buf, size_t *cap, size_t used, size_t limit, uc_error_t *err)
+{
+  size_t ncap;
+  char *n;
+
+  if (used + 2 <= *cap)
+    return 0;
+  ncap = *cap ? *cap * 2 : 4096;
+  if (ncap > limit)
+    ncap = limit;
+  n = realloc (*buf, ncap);
+  if (n == NULL)
+    return uc_make_error (err, errno, "allocate %zu bytes", ncap);
+  *buf = n;
+  *cap = ncap;
+  return 0;
+}
+
+int
+uc_read_all (int fd, size_t max, char **out, size_t *len, uc_error_t *err)
+{
+  char *buf = NULL;
+  size_t cap = 0, used = 0;
+
+  for (;;)
+    {
+      ssize_t r;
+
+      /* MAX + 2: one byte past MAX to detect oversized input, and the NUL. */
+      if (grow (&buf, &cap, used, max + 2, err) < 0)
+        goto fail;
+      r = read (fd, buf + used, cap - used - 1);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          uc_make_error (err, errno, "read");
+          goto fail;
+        }
+      if (r == 0)
+        break;
+      used += r;
+      if (used > max)
+        {
+          uc_make_error (err, 0, "input larger than %zu bytes", max);
+          goto fail;
+        }
+    }
+  buf[used] = '\0';
+  *out = buf;
+  *len = used;
+  return 0;
+
+fail:
+  free (buf);
+  return -1;
+}
+
+const char *
+uc_addr_str (int family, const void *addr, unsigned port, char *buf, size_t len)
+{
+  char a[INET6_ADDRSTRLEN];
+
+  if (addr == NULL || (family != AF_INET && family != AF_INET6)
+      || inet_ntop (family, addr, a, sizeof (a)) == NULL)
+    snprintf (buf, len, "?");
+  else if (family == AF_INET)
+    snprintf (buf, len, "%s:%u", a, port);
+  else
+    snprintf (buf, len, "[%s]:%u", a, port);
+  return buf;
+}
+
+int
+uc_hex (const void *data, size_t len, char *out, size_t outlen)
+{
+  static const char digits[] = "0123456789abcdef";
+  const unsigned char *p = data;
+  size_t i;
+
+  if (outlen < 2 * len + 1)
+    return -1;
+  for (i = 0; i < len; i++)
+    {
+      out[2 * i] = digits[p[i] >> 4];
+      out[2 * i + 1] = digits[p[i] & 15];
+    }
+  out[2 * len] = '\0';
+  return (int) (2 * len);
+}
+
+static uint64_t
+clock_ns (clockid_t id)
+{
+  struct timespec ts;
+
+  if (clock_gettime (id, &ts) < 0)
+    return 0;
+  return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
+
+int64_t
+uc_now_ns (void)
+{
+  return (int64_t) clock_ns (CLOCK_MONOTONIC);
+}
+
+uint64_t
+uc_realtime_ns (void)
+{
+  return clock_ns (CLOCK_REALTIME);
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bats
+# Unit tests (no kernel features needed): run by `make unit` after building
+# build/test/unit-* and build/udpcork.
+
+# build/udpcork is not a prerequisite of `make unit`: make sure it is there.
+setup_file () {
+  cd "$BATS_TEST_DIRNAME/.."
+  make -s "${BUILD:-build}/udpcork" >&3
+}
+
+setup () {
+  cd "$BATS_TEST_DIRNAME/.."
+  B=${BUILD:-build}
+  DIR=$BATS_TEST_TMPDIR/ckpt
+  mkdir -p "$DIR"
+}
+
+sample () {
+  "$B/test/unit-image" --write-sample "$DIR"
+}
+
+@test "state: OCI state JSON and CRIU env parsing" {
+  run "$B/test/unit-state"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" != *"not ok"* ]]
+}
+
+@test "image: udpcork.img writing, reading, validation, printing" {
+  run "$B/test/unit-image"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" != *"not ok"* ]]
+}
+
+@test "udpcork --version and --help" {
+  run "$B/udpcork" --version
+  [ "$status" -eq 0 ]
+  [[ "$output" == "udpcork "[0-9]* ]]
+  run "$B/udpcork" --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"udpcork show [--json] DIR"* ]]
+}
+
+@test "udpcork: bad usage exits 2" {
+  run "$B/udpcork"
+  [ "$status" -eq 2 ]
+  run "$B/udpcork" frobnicate
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"unknown command"* ]]
+  run "$B/udpcork" show
+  [ "$status" -eq 2 ]
+  run "$B/udpcork" show "$DIR" "$DIR"
+  [ "$status" -eq 2 ]
+}
+
+@test "udpcork show: a good image as a table" {
+  sample
+  run "$B/udpcork" show "$DIR"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == PID*FD*FAMILY*LOCAL*DESTINATION*MODE*BYTES*TTL*TOS*SHA256 ]]
+  [ "${#lines[@]}" -eq 5 ]
+  [[ "${lines[1]}" == *"127.0.0.1:40000"*"127.0.0.1:9999"*UDP_CORK*" 5 "*"2cf24dba5fb0" ]]
+  [[ "${lines[2]}" == *inet6*"[::1]:40001"*"[::1]:9999"*MSG_MORE*" 0 "*"e3b0c44298fc" ]]
+  [[ "$output" == *65507* ]]
+}
+
+@test "udpcork show --json: a good image" {
+  sample
+  run "$B/udpcork" show --json "$DIR"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  python3 -c 'import json, sys
+d = json.loads(sys.argv[1])
+assert d["version"] == 1 and d["container_id"] == "c0ffee", d
+assert len(d["dgrams"]) == 4
+g = d["dgrams"][0]
+assert g["family"] == "inet" and g["destination"] == "127.0.0.1:9999" and g["mode"] == "UDP_CORK"
+assert g["bytes"] == 5 and g["ttl"] == 64 and g["tos"] == 16
+assert g["sha256"] == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+assert d["dgrams"][3]["ttl"] is None and d["dgrams"][3]["destination"] == "-"' "$output"
+  # The option may also follow DIR.
+  run "$B/udpcork" show "$DIR" --json
+  [ "$status" -eq 0 ]
+  [[ "$output" == "{"* ]]
+}
+
+@test "udpcork show: no image means nothing was saved" {
+  run "$B/udpcork" show "$DIR"
+  [ "$status" -eq 0 ]
+  [ "$output" = "no udpcork.img in $DIR: nothing was saved" ]
+}
+
+@test "udpcork show: missing directory fails" {
+  run "$B/udpcork" show "$DIR/nope"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"open directory"*"No such file or directory"* ]]
+}
+
+@test "udpcork show: truncated image fails" {
+  sample
+  truncate -s -3 "$DIR/udpcork.img"
+  run "$B/udpcork" show "$DIR"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"error: $DIR: read image \`udpcork.img\`: truncated at byte offset"* ]]
+}
+
+@test "udpcork show: not an image fails" {
+  echo "hello world" > "$DIR/udpcork.img"
+  run "$B/udpcork" show --json "$DIR"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"not a udpcork image"* ]]
+  [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "udpcork show: symlinked image is refused" {
+  sample
+  mv "$DIR/udpcork.img" "$DIR/real.img"
+  ln -s real.img "$DIR/udpcork.img"
+  run "$B/udpcork" show "$DIR"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"symbolic link"* ]]
+}
