@@ -52,7 +52,7 @@ BINS := $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(BUILD)/udpcork
 TEST_APPS := $(BUILD)/test/udpapp
 UNIT_TESTS := $(BUILD)/test/unit-state $(BUILD)/test/unit-image
 
-.PHONY: all clean install uninstall unit check demo testapps testbed
+.PHONY: all clean install uninstall unit check demo testapps test-progs
 all: $(BINS)
 
 vpath %.c src hooks $(BUILD) test/unit test/apps
@@ -99,6 +99,8 @@ testapps: $(TEST_APPS)
 
 $(BUILD)/test/unit-%: test/unit/test-%.c $(COMMON_OBJ) | $(BUILD)/test
 	$(CC) $(CFLAGS) -o $@ $< $(COMMON_OBJ) $(LDLIBS)
+
+test-progs: $(TEST_APPS) $(UNIT_TESTS)
 
 unit: $(UNIT_TESTS) $(BUILD)/udpcork
 	bats test/unit.bats

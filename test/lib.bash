@@ -104,3 +104,15 @@ ct_criu_log() {
 # Take udpcork's lines out of (or put them back into) /etc/criu/default.conf.
 udpcork_disable() { LIBEXECDIR=$UC_LIBEXEC sh "$UC_SRC/oci-examples/criu-conf" remove >/dev/null; }
 udpcork_enable() { LIBEXECDIR=$UC_LIBEXEC sh "$UC_SRC/oci-examples/criu-conf" add >/dev/null; }
+
+# ct_txq NAME PORT: the write queue (tx_queue, bytes) of the container's UDP
+# socket bound to PORT, as the kernel reports it in /proc/net/udp{,6}.
+ct_txq() {
+	local pid hex
+	pid=$(ct_pid "$1")
+	hex=$(printf '%04X' "$2")
+	hex=$(nsenter -t "$pid" -n cat /proc/net/udp /proc/net/udp6 |
+		awk -v p=":$hex" '$2 ~ p"$" { split($5, q, ":"); print q[1]; exit }')
+	[ -n "$hex" ] || { echo "no UDP socket on port $2 in container $1" >&2; return 1; }
+	echo $((16#$hex))
+}

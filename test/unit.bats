@@ -71,15 +71,14 @@ sample () {
   run "$B/udpcork" show --json "$DIR"
   echo "$output"
   [ "$status" -eq 0 ]
-  python3 -c 'import json, sys
-d = json.loads(sys.argv[1])
-assert d["version"] == 1 and d["container_id"] == "c0ffee", d
-assert len(d["dgrams"]) == 4
-g = d["dgrams"][0]
-assert g["family"] == "inet" and g["destination"] == "127.0.0.1:9999" and g["mode"] == "UDP_CORK"
-assert g["bytes"] == 5 and g["ttl"] == 64 and g["tos"] == 16
-assert g["sha256"] == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-assert d["dgrams"][3]["ttl"] is None and d["dgrams"][3]["destination"] == "-"' "$output"
+  j() { jq -r "$1" <<<"$output"; }
+  [ "$(j .version)" = 1 ]
+  [ "$(j .container_id)" = c0ffee ]
+  [ "$(j '.dgrams | length')" = 4 ]
+  [ "$(j '.dgrams[0] | [.family, .destination, .mode, .bytes, .ttl, .tos] | join(" ")')" = "inet 127.0.0.1:9999 UDP_CORK 5 64 16" ]
+  [ "$(j '.dgrams[0].sha256')" = 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824 ]
+  [ "$(j '.dgrams[3].ttl')" = null ]
+  [ "$(j '.dgrams[3].destination')" = - ]
   # The option may also follow DIR.
   run "$B/udpcork" show "$DIR" --json
   [ "$status" -eq 0 ]
