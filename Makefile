@@ -117,6 +117,9 @@ install: $(BINS)
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
 	install -m 0755 $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0755 $(BUILD)/udpcork $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/udpcork.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/udpcork-prestop.8 man/udpcork-poststart.8 $(DESTDIR)$(MANDIR)/man8/
 	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' oci-examples/criu-udpcork.conf.in > $(DESTDIR)$(DATADIR)/criu-udpcork.conf
 	chmod 0644 $(DESTDIR)$(DATADIR)/criu-udpcork.conf
 	DESTDIR='$(DESTDIR)' SYSCONFDIR='$(SYSCONFDIR)' LIBEXECDIR='$(LIBEXECDIR)' sh oci-examples/criu-conf add
@@ -124,7 +127,8 @@ install: $(BINS)
 uninstall:
 	DESTDIR='$(DESTDIR)' SYSCONFDIR='$(SYSCONFDIR)' LIBEXECDIR='$(LIBEXECDIR)' sh oci-examples/criu-conf remove
 	rm -f $(DESTDIR)$(LIBEXECDIR)/udpcork-prestop $(DESTDIR)$(LIBEXECDIR)/udpcork-poststart
-	rm -f $(DESTDIR)$(BINDIR)/udpcork
+	rm -f $(DESTDIR)$(BINDIR)/udpcork $(DESTDIR)$(MANDIR)/man1/udpcork.1
+	rm -f $(DESTDIR)$(MANDIR)/man8/udpcork-prestop.8 $(DESTDIR)$(MANDIR)/man8/udpcork-poststart.8
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:

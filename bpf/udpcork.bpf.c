@@ -129,7 +129,9 @@ udpcork_capture (struct bpf_nf_ctx *ctx)
 
   /* From here on the datagram belongs to udpcork: it is dropped whatever
    * happens, and the slot says whether its bytes were saved. */
-  if (__sync_fetch_and_add (&slot->count, 1) != 0)
+  /* The socket is locked while its pending frames are pushed: no two
+   * datagrams of one socket run here at once. */
+  if (slot->count++ != 0)
     return NF_DROP;
 
   len = BPF_CORE_READ (skb, len);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "udpcork.skel.h"
@@ -20,6 +21,21 @@
 /* First in line: only a chain at exactly INT_MIN (which the kernel refuses
  * for BPF) could run earlier. */
 #define UC_NF_PRIORITY (INT_MIN + 1)
+
+/* Netfilter BPF (kernel >= 6.4) postdates the uapi headers and the libbpf
+ * (1.1) of Debian 12: the numbers are the kernel's ABI, and the link is made
+ * with the raw bpf(2) call so that one code path serves every libbpf. */
+#define UC_PROG_TYPE_NETFILTER 32
+#define UC_ATTACH_NETFILTER 45
+#define UC_BPF_LINK_CREATE 28
+
+struct uc_nf_link_attr /* union bpf_attr, link_create with netfilter */
+{
+  __u32 prog_fd, target_fd, attach_type, flags;
+  __u32 pf, hooknum;
+  __s32 priority;
+  __u32 nf_flags;
+};
 
 static int
 libbpf_log (enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -43,12 +59,16 @@ uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err)
   int ret;
 
   memset (b, 0, sizeof (*b));
+  b->nf[0] = b->nf[1] = -1;
   libbpf_set_print (libbpf_log);
   b->skel = udpcork_bpf__open ();
   if (b->skel == NULL)
     return uc_make_error (err, errno, "open BPF object");
   b->capture = capture;
   bpf_program__set_autoload (b->skel->progs.udpcork_capture, capture);
+  /* libbpf < 1.3 does not know SEC("netfilter") */
+  bpf_program__set_type (b->skel->progs.udpcork_capture, UC_PROG_TYPE_NETFILTER);
+  bpf_program__set_expected_attach_type (b->skel->progs.udpcork_capture, UC_ATTACH_NETFILTER);
   ret = udpcork_bpf__load (b->skel);
   if (ret < 0)
     {
@@ -167,15 +187,20 @@ uc_bpf_attach_capture (struct uc_bpf *b, uc_error_t *err)
 
   for (int i = 0; i < 2; i++)
     {
-      LIBBPF_OPTS (bpf_netfilter_opts, opts, .pf = pf[i], .hooknum = UC_NF_LOCAL_OUT,
-                   .priority = UC_NF_PRIORITY);
-      b->nf[i] = bpf_program__attach_netfilter (b->skel->progs.udpcork_capture, &opts);
-      if (b->nf[i] == NULL)
+      struct uc_nf_link_attr a = {
+        .prog_fd = bpf_program__fd (b->skel->progs.udpcork_capture),
+        .attach_type = UC_ATTACH_NETFILTER,
+        .pf = pf[i],
+        .hooknum = UC_NF_LOCAL_OUT,
+        .priority = UC_NF_PRIORITY,
+      };
+      b->nf[i] = syscall (SYS_bpf, UC_BPF_LINK_CREATE, &a, sizeof (a));
+      if (b->nf[i] < 0)
         {
           int e = errno;
           uc_bpf_detach_capture (b);
-          return uc_make_error (err, e, "attach capture program to netfilter LOCAL_OUT (%s)",
-                                i ? "IPv6" : "IPv4");
+          return uc_make_error (err, e, "attach capture program to netfilter LOCAL_OUT (%s; needs kernel >= 6.4 "
+                                "with CONFIG_NETFILTER_BPF_LINK)", i ? "IPv6" : "IPv4");
         }
     }
   return 0;
@@ -186,9 +211,9 @@ uc_bpf_detach_capture (struct uc_bpf *b)
 {
   for (int i = 0; i < 2; i++)
     {
-      if (b->nf[i])
-        bpf_link__destroy (b->nf[i]);
-      b->nf[i] = NULL;
+      if (b->nf[i] >= 0)
+        close (b->nf[i]);
+      b->nf[i] = -1;
     }
 }
 

@@ -10,12 +10,11 @@
 #include "error.h"
 
 struct udpcork_bpf;
-struct bpf_link;
 
 struct uc_bpf
 {
   struct udpcork_bpf *skel;
-  struct bpf_link *nf[2]; /* NF_INET_LOCAL_OUT for IPv4 and IPv6 */
+  int nf[2];               /* netfilter link fds (LOCAL_OUT, IPv4 and IPv6), -1 if none */
   bool capture;            /* the capture program is loaded */
 };
 

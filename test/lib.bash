@@ -2,7 +2,7 @@
 # (test/testbed/run), as root, with the real crun and CRIU.
 
 UC_SRC=${UC_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-UC_BUILD=$UC_SRC/build
+UC_BUILD=$UC_SRC/${UDPCORK_BUILD:-build}
 CT_BASE=${CT_BASE:-/tmp/udpcork-ct}
 UC_LIBEXEC=${UC_LIBEXEC:-/usr/libexec/oci/hooks.d}
 
