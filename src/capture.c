@@ -228,6 +228,56 @@ capture_one (struct uc_bpf *b, struct uc_work *w, struct uc_slot *slot, uc_error
   return 0;
 }
 
+/* Proof that the capture path works in this netns before any real socket
+ * is touched: a corked 1-byte datagram of our own, to a socket of our own on
+ * the loopback, must be captured and must not arrive. (An nft chain at
+ * priority INT_MIN, say, could drop datagrams before our program sees them.) */
+static int
+canary (struct uc_bpf *b, int family, struct uc_slot *slot, uc_error_t *err)
+{
+  const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+  struct sockaddr_storage ss = { .ss_family = family };
+  socklen_t sl = family == AF_INET ? sizeof (struct sockaddr_in) : sizeof (struct sockaddr_in6);
+  int r = -1, s = -1, one = 1, zero = 0, ret = -1;
+  __u64 cookie = 0;
+  socklen_t cl = sizeof (cookie);
+  char c;
+
+  if (family == AF_INET)
+    ((struct sockaddr_in *) &ss)->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  else
+    ((struct sockaddr_in6 *) &ss)->sin6_addr = in6addr_loopback;
+  r = socket (family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  s = socket (family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (r < 0 || s < 0 || bind (r, (struct sockaddr *) &ss, sl) < 0 || getsockname (r, (struct sockaddr *) &ss, &sl) < 0
+      || setsockopt (s, IPPROTO_UDP, UDP_CORK, &one, sizeof (one)) < 0
+      || sendto (s, "!", 1, 0, (struct sockaddr *) &ss, sl) != 1
+      || getsockopt (s, SOL_SOCKET, SO_COOKIE, &cookie, &cl) < 0)
+    {
+      uc_make_error (err, errno, "%s capture check: cannot cork a test datagram on the container's loopback", fam);
+      goto out;
+    }
+  if (uc_bpf_arm (b, cookie, err) < 0)
+    goto out;
+  setsockopt (s, IPPROTO_UDP, UDP_CORK, &zero, sizeof (zero));
+  if (uc_bpf_read_slot (b, cookie, slot, err) == 0)
+    {
+      if (slot->count != 1 || slot->state != UC_SLOT_CAPTURED || recv (r, &c, 1, MSG_DONTWAIT) >= 0)
+        uc_make_error (err, 0, "%s capture check failed: a test datagram was %s; something in the container's "
+                       "network namespace runs before udpcork at netfilter LOCAL_OUT (an nft chain at priority "
+                       "-2147483648?). No socket was touched", fam, slot->count ? "seen but not saved" : "not seen");
+      else
+        ret = 0;
+    }
+  uc_bpf_disarm (b, cookie);
+out:
+  if (r >= 0)
+    close (r);
+  if (s >= 0)
+    close (s);
+  return ret;
+}
+
 int
 uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_error_t *err)
 {
@@ -248,6 +298,15 @@ uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_error_t *err)
   /* Attached and confirmed before anything is uncorked: if this fails no
    * socket has been touched. */
   if ((ret = uc_bpf_attach_capture (b, err)) < 0)
+    goto out;
+  for (int fam = AF_INET; fam <= AF_INET6 && ret == 0; fam += AF_INET6 - AF_INET)
+    for (i = 0; i < n; i++)
+      if (w[i].t->rec.pending == fam)
+        {
+          ret = canary (b, fam, slot, err);
+          break;
+        }
+  if (ret < 0)
     goto out;
 
   for (i = 0; i < n && ret == 0; i++)

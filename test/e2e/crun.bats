@@ -138,3 +138,26 @@ e2e() {
 	ct_wait fail done 15
 	assert_delivered fail 3200
 }
+
+@test "fail closed: a netfilter chain that runs before udpcork makes the checkpoint fail, data kept" {
+	ct_create nfdrop /udpapp -f 4 -m cork -s 100,3000
+	ct_run nfdrop
+	ct_wait nfdrop ready
+	pid=$(ct_pid nfdrop)
+	nsenter -t "$pid" -n nft -f - <<-'NFT'
+	table inet ucblock {
+		chain out { type filter hook output priority -2147483648; meta l4proto udp drop; }
+	}
+	NFT
+	run ct_checkpoint nfdrop
+	assert_failure
+	run grep -h "capture check failed" "$(ct_dir nfdrop)"/work/dump.log
+	assert_success
+	assert_output --partial "No socket was touched"
+	nsenter -t "$pid" -n nft delete table inet ucblock
+	# nothing was captured, nothing sent: the app still has its datagram
+	assert [ ! -e "$(ct_dir nfdrop)/img/udpcork.img" ]
+	touch "$(ct_out nfdrop)/go"
+	ct_wait nfdrop done 15
+	assert_delivered nfdrop 3100
+}
