@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "hooks.h"
 #include "log.h"
+#include "runtime.h"
 
 static void
 usage (FILE *out, const char *prog, const char *what)
@@ -24,6 +25,23 @@ usage (FILE *out, const char *prog, const char *what)
            "  -V, --version        show the version\n\n"
            "Logs go to standard error and to syslog. See %s(8).\n",
            prog, what, prog);
+}
+
+bool
+uc_hook_opted_out (struct uc_state *st)
+{
+  uc_error_t err = NULL;
+
+  if (st->from_criu && st->pid > 0 && uc_runtime_lookup (st, &err) < 0)
+    {
+      uc_warn ("cannot read the container's annotations (%s): assuming no opt-out", err->msg);
+      uc_error_release (&err);
+    }
+  if (! uc_state_opted_out (st))
+    return false;
+  uc_info ("container %s (pid %d) opted out with %s=%s: left alone", st->id ? st->id : "?", st->pid,
+           UC_ANNOTATION_DISABLE, uc_state_annotation (st, UC_ANNOTATION_DISABLE));
+  return true;
 }
 
 int
@@ -43,7 +61,7 @@ uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_
 
 int
 uc_hook_main (int argc, char **argv, const char *prog, const char *what,
-              int (*run) (const struct uc_state *, const struct uc_opts *, uc_error_t *))
+              int (*run) (struct uc_state *, const struct uc_opts *, uc_error_t *))
 {
   static const struct option longopts[] = {
     { "image-dir", required_argument, NULL, 'd' }, { "verbose", no_argument, NULL, 'v' },

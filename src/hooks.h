@@ -2,6 +2,7 @@
 #ifndef UDPCORK_HOOKS_H
 #define UDPCORK_HOOKS_H
 
+#include <stdbool.h>
 #include "state.h"
 
 struct uc_opts
@@ -13,16 +14,20 @@ struct uc_opts
 /* udpcork-prestop: network-lock (capture), post-dump and network-unlock
  * (give back to the dumped sockets, once), OCI mode (capture from a paused
  * container into --image-dir). Other CRIU actions: nothing. */
-int uc_prestop (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
+int uc_prestop (struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
 
 /* udpcork-poststart: post-restore, or OCI mode with --image-dir: put the
  * saved datagrams into the restored sockets. Other actions: nothing. */
-int uc_poststart (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
+int uc_poststart (struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
 
 /* Shared main of the hook binaries: options, input (CRIU env or OCI state
  * JSON on stdin), logging, exit status. */
 int uc_hook_main (int argc, char **argv, const char *prog, const char *what,
-                  int (*run) (const struct uc_state *, const struct uc_opts *, uc_error_t *));
+                  int (*run) (struct uc_state *, const struct uc_opts *, uc_error_t *));
+
+/* True if the container opted out (annotation UC_ANNOTATION_DISABLE, from
+ * the OCI state or, under CRIU, from the runtime's record); logged. */
+bool uc_hook_opted_out (struct uc_state *st);
 
 /* The image directory of this run, opened (O_DIRECTORY). */
 int uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err);

@@ -8,7 +8,7 @@
 #include "util.h"
 
 int
-uc_poststart (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
+uc_poststart (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
 {
   struct uc_image img = { 0 };
   struct uc_container c = { .netns_fd = -1 };
@@ -17,6 +17,8 @@ uc_poststart (const struct uc_state *st, const struct uc_opts *o, uc_error_t *er
   int dirfd, ret;
 
   if (st->action != UC_ACTION_OCI && st->action != UC_ACTION_POST_RESTORE)
+    return 0;
+  if (uc_hook_opted_out (st))
     return 0;
   dirfd = uc_open_image_dir (st, o, err);
   if (dirfd < 0)

@@ -14,6 +14,8 @@
 #include "log.h"
 #include "putback.h"
 #include "reinject.h"
+#include "runtime.h"
+#include <sys/stat.h>
 #include "util.h"
 
 struct run
@@ -134,6 +136,43 @@ out:
   return ret;
 }
 
+/* A container in CRIU's own network namespace (podman --network host):
+ * CRIU runs no network-lock action there, so nothing was captured. If it has
+ * pending datagrams, CRIU either refused the dump already (UDP_CORK) or
+ * dumped without them (MSG_MORE): fail post-dump, so that CRIU lets the
+ * container run on with its data instead of killing it. */
+static int
+refuse_shared_netns (const struct uc_state *st, uc_error_t *err)
+{
+  struct uc_container c;
+  struct uc_target *t = NULL;
+  struct stat self, ct;
+  struct uc_bpf b;
+  char path[64], who[160];
+  size_t n = 0;
+  int ret;
+
+  snprintf (path, sizeof (path), "/proc/%d/ns/net", st->pid);
+  if (stat ("/proc/self/ns/net", &self) < 0 || stat (path, &ct) < 0 || self.st_ino != ct.st_ino
+      || self.st_dev != ct.st_dev)
+    return 0;
+  if (uc_container_open (st->pid, &c, err) < 0)
+    return -1;
+  ret = uc_bpf_open (&b, false, err);
+  if (ret == 0)
+    ret = uc_discover (&b, &c, &t, &n, err);
+  if (ret == 0 && n > 0)
+    ret = uc_make_error (err, 0,
+                         "container pid %d shares CRIU's network namespace (--network host?): CRIU runs no "
+                         "network-lock action there, so udpcork could not save its %zu pending datagram(s) "
+                         "(first: socket %s); refusing the checkpoint: the container keeps running with its data",
+                         st->pid, n, uc_target_str (&t[0], who, sizeof (who)));
+  free (t);
+  uc_bpf_close (&b);
+  uc_container_close (&c);
+  return ret;
+}
+
 /* post-dump / network-unlock: give the datagrams back to the dumped
  * sockets, once. */
 static int
@@ -148,6 +187,8 @@ give_back (const struct uc_state *st, int dirfd, const char *why, uc_error_t *er
 
   if (uc_journal_read (dirfd, &j, err) < 0)
     return -1;
+  if (j == UC_JOURNAL_NONE && st->action == UC_ACTION_POST_DUMP)
+    return refuse_shared_netns (st, err);
   if (j != UC_JOURNAL_CAPTURED)
     {
       uc_debug ("%s: journal says `%s`: nothing to give back", why, uc_journal_str (j));
@@ -172,7 +213,7 @@ give_back (const struct uc_state *st, int dirfd, const char *why, uc_error_t *er
 }
 
 int
-uc_prestop (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
+uc_prestop (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
 {
   int dirfd, ret;
 
@@ -194,6 +235,8 @@ uc_prestop (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
     }
   if (st->pid <= 0)
     return uc_make_error (err, 0, "%s: no container pid (CRTOOLS_INIT_PID)", uc_action_name (st->action));
+  if (uc_hook_opted_out (st))
+    return 0;
   dirfd = uc_open_image_dir (st, o, err);
   if (dirfd < 0)
     return -1;

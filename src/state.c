@@ -2,6 +2,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
@@ -222,6 +224,51 @@ uc_state_parse_json (const char *buf, size_t len, struct uc_state *st, uc_error_
   return ret;
 }
 
+yajl_val
+uc_json_parse_file (const char *path, size_t max, uc_error_t *err)
+{
+  char errbuf[512] = "", *buf;
+  yajl_val root;
+  size_t len;
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+  if (fd < 0)
+    {
+      uc_make_error (err, errno, "open `%s`", path);
+      return NULL;
+    }
+  if (uc_read_all (fd, max, &buf, &len, err) < 0)
+    {
+      close (fd);
+      uc_error_wrap (err, "read `%s`", path);
+      return NULL;
+    }
+  close (fd);
+  root = yajl_tree_parse (buf, errbuf, sizeof (errbuf));
+  free (buf);
+  if (root == NULL)
+    {
+      first_line (errbuf);
+      uc_make_error (err, 0, "`%s`: invalid JSON: %s", path, errbuf);
+    }
+  return root;
+}
+
+int
+uc_state_annotations_from_config (struct uc_state *st, const char *config, uc_error_t *err)
+{
+  yajl_val root = uc_json_parse_file (config, UC_STATE_MAX_JSON, err);
+  int ret;
+
+  if (root == NULL)
+    return -1;
+  ret = YAJL_IS_OBJECT (root) ? get_annotations (root, st, err) : uc_make_error (err, 0, "`%s`: not an object", config);
+  yajl_tree_free (root);
+  if (ret < 0)
+    uc_error_wrap (err, "annotations of `%s`", config);
+  return ret;
+}
+
 int
 uc_state_read_json (int fd, struct uc_state *st, uc_error_t *err)
 {
@@ -302,4 +349,11 @@ uc_state_free (struct uc_state *st)
   free (st->bundle);
   free (st->image_dir);
   memset (st, 0, sizeof (*st));
+}
+
+bool
+uc_state_opted_out (const struct uc_state *st)
+{
+  const char *v = uc_state_annotation (st, UC_ANNOTATION_DISABLE);
+  return v && (strcmp (v, "true") == 0 || strcmp (v, "1") == 0 || strcmp (v, "yes") == 0);
 }

@@ -55,4 +55,18 @@ const char *uc_action_name (enum uc_action a);
 /* Free what *ST owns and zero it; safe on a zeroed struct. */
 void uc_state_free (struct uc_state *st);
 
+/* Read the "annotations" of an OCI config.json into ST (which must have
+ * none yet). */
+int uc_state_annotations_from_config (struct uc_state *st, const char *config, uc_error_t *err);
+
+/* Parse the JSON file PATH (at most MAX bytes): a yajl tree to free with
+ * yajl_tree_free, or NULL with *ERR. */
+#include <yajl/yajl_tree.h>
+yajl_val uc_json_parse_file (const char *path, size_t max, uc_error_t *err);
+
+/* The opt-out annotation: a container that has it set to "true" is left
+ * alone by both hooks. */
+#define UC_ANNOTATION_DISABLE "io.github.udpcork.disable"
+bool uc_state_opted_out (const struct uc_state *st);
+
 #endif

@@ -40,6 +40,9 @@ ct_create() {
 	cp /bin/busybox "$b/rootfs/bin/busybox" 2>/dev/null || true
 	for a in "$@"; do args+="\"$a\", "; done
 	args=${args%, }
+	args=${args//\\/\\\\}
+	args=${args//&/\\&}
+	args=${args//|/\\|}
 	(cd "$b" && crun spec)
 	sed -i -e 's/"terminal": true/"terminal": false/' \
 		-e 's/"readonly": true/"readonly": false/' \
@@ -115,4 +118,17 @@ ct_txq() {
 		awk -v p=":$hex" '$2 ~ p"$" { split($5, q, ":"); print q[1]; exit }')
 	[ -n "$hex" ] || { echo "no UDP socket on port $2 in container $1" >&2; return 1; }
 	echo $((16#$hex))
+}
+
+# ct_annotate NAME KEY VALUE: add an OCI annotation to the bundle's config.
+ct_annotate() {
+	sed -i "0,/\"ociVersion\"/s//\"annotations\": {\"$2\": \"$3\"},\n\t&/" "$(ct_dir "$1")/config.json"
+}
+
+# ct_host_network NAME: the container shares the network namespace of the
+# caller (and so of CRIU), like podman --network host.
+ct_host_network() {
+	sed -i '/"type": "network"/d' "$(ct_dir "$1")/config.json"
+	# drop the now-empty object left behind: {  },
+	sed -i -z 's/{[[:space:]]*},\?[[:space:]]*{[[:space:]]*"type"/{\n"type"/g' "$(ct_dir "$1")/config.json"
 }

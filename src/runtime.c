@@ -1,0 +1,102 @@
+#include "runtime.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+
+#define UC_RUNTIME_MAX_JSON (1u << 20)
+
+static yajl_val
+get (yajl_val v, const char *key)
+{
+  const char *path[] = { key, NULL };
+  return v ? yajl_tree_get (v, path, yajl_t_any) : NULL;
+}
+
+/* crun: {"pid": N, "bundle": "..."}; runc: {"init_process_pid": N,
+ * "config": {"labels": ["bundle=...", ...]}}. Returns the bundle if the
+ * record is about PID. */
+static const char *
+record_bundle (yajl_val root, pid_t pid)
+{
+  yajl_val p = get (root, "pid"), labels;
+
+  if (p == NULL)
+    p = get (root, "init_process_pid");
+  if (! YAJL_IS_INTEGER (p) || YAJL_GET_INTEGER (p) != pid)
+    return NULL;
+  if (YAJL_IS_STRING (get (root, "bundle")))
+    return YAJL_GET_STRING (get (root, "bundle"));
+  labels = get (get (root, "config"), "labels");
+  if (YAJL_IS_ARRAY (labels))
+    for (size_t i = 0; i < labels->u.array.len; i++)
+      {
+        const char *l = YAJL_GET_STRING (labels->u.array.values[i]);
+        if (l && strncmp (l, "bundle=", 7) == 0)
+          return l + 7;
+      }
+  return NULL;
+}
+
+static int
+scan_root (const char *root, struct uc_state *st, uc_error_t *err)
+{
+  static const char *const files[] = { "status", "state.json" };
+  struct dirent *de;
+  int found = 0;
+  DIR *d = opendir (root);
+
+  if (d == NULL)
+    return 0;
+  while (found == 0 && (de = readdir (d)))
+    for (size_t f = 0; f < 2 && found == 0 && de->d_name[0] != '.'; f++)
+      {
+        char path[4096];
+        uc_error_t ignore = NULL;
+        const char *bundle;
+        yajl_val rec;
+
+        snprintf (path, sizeof (path), "%s/%s/%s", root, de->d_name, files[f]);
+        rec = uc_json_parse_file (path, UC_RUNTIME_MAX_JSON, &ignore);
+        uc_error_release (&ignore); /* not a record, or another container's */
+        bundle = record_bundle (rec, st->pid);
+        if (bundle)
+          {
+            found = 1;
+            free (st->id);
+            free (st->bundle);
+            st->id = strdup (de->d_name);
+            st->bundle = strdup (bundle);
+            snprintf (path, sizeof (path), "%s/config.json", bundle);
+            if (st->id == NULL || st->bundle == NULL)
+              found = uc_make_error (err, ENOMEM, "runtime record");
+            else if (st->n_annotations == 0 && uc_state_annotations_from_config (st, path, err) < 0)
+              found = -1;
+            else
+              uc_debug ("container pid %d is `%s` (bundle %s, %s)", st->pid, st->id, st->bundle, root);
+          }
+        if (rec)
+          yajl_tree_free (rec);
+      }
+  closedir (d);
+  return found;
+}
+
+int
+uc_runtime_lookup (struct uc_state *st, uc_error_t *err)
+{
+  const char *env = getenv ("UDPCORK_RUNTIME_ROOTS");
+  char *roots = strdup (env && *env ? env : UC_RUNTIME_ROOTS), *save = NULL;
+  int found = 0;
+
+  if (roots == NULL)
+    return uc_make_error (err, ENOMEM, "runtime roots");
+  if (st->pid > 0)
+    for (char *r = strtok_r (roots, ":", &save); r && found == 0; r = strtok_r (NULL, ":", &save))
+      found = scan_root (r, st, err);
+  free (roots);
+  return found;
+}
