@@ -13,6 +13,7 @@ LIBEXECDIR ?= $(PREFIX)/libexec/oci/hooks.d
 BINDIR     ?= $(PREFIX)/bin
 DATADIR    ?= $(PREFIX)/share/udpcork
 MANDIR     ?= $(PREFIX)/share/man
+HOOKSDIR   ?= $(PREFIX)/share/containers/oci/hooks.d
 DESTDIR    ?=
 
 BUILD   ?= build
@@ -39,7 +40,7 @@ LDLIBS  += $(PKG_LIBS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Wno-unused-function
 
 # User-space sources, one file per step of the data path.
-COMMON_SRC := src/error.c src/log.c src/util.c src/state.c src/image.c src/sha256.c src/show.c $(BUILD)/udpcork.pb-c.c
+COMMON_SRC := src/error.c src/log.c src/util.c src/state.c src/image.c src/sha256.c src/archive.c src/show.c $(BUILD)/udpcork.pb-c.c
 KERNEL_SRC := src/container.c src/bpfobj.c src/discover.c src/capture.c src/reinject.c src/journal.c \
               src/putback.c src/runtime.c src/prestop.c src/poststart.c src/hookmain.c
 BPF_SRC    := bpf/udpcork.bpf.c
@@ -122,12 +123,17 @@ install: $(BINS)
 	install -m 0644 man/udpcork-prestop.8 man/udpcork-poststart.8 $(DESTDIR)$(MANDIR)/man8/
 	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' oci-examples/criu-udpcork.conf.in > $(DESTDIR)$(DATADIR)/criu-udpcork.conf
 	chmod 0644 $(DESTDIR)$(DATADIR)/criu-udpcork.conf
+	install -m 0755 oci-examples/checkpointctl-udpcork $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(HOOKSDIR)
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' oci-examples/udpcork-hook.json.in > $(DESTDIR)$(HOOKSDIR)/udpcork.json
+	chmod 0644 $(DESTDIR)$(HOOKSDIR)/udpcork.json
 	DESTDIR='$(DESTDIR)' SYSCONFDIR='$(SYSCONFDIR)' LIBEXECDIR='$(LIBEXECDIR)' sh oci-examples/criu-conf add
 
 uninstall:
 	DESTDIR='$(DESTDIR)' SYSCONFDIR='$(SYSCONFDIR)' LIBEXECDIR='$(LIBEXECDIR)' sh oci-examples/criu-conf remove
 	rm -f $(DESTDIR)$(LIBEXECDIR)/udpcork-prestop $(DESTDIR)$(LIBEXECDIR)/udpcork-poststart
-	rm -f $(DESTDIR)$(BINDIR)/udpcork $(DESTDIR)$(MANDIR)/man1/udpcork.1
+	rm -f $(DESTDIR)$(BINDIR)/udpcork $(DESTDIR)$(BINDIR)/checkpointctl-udpcork $(DESTDIR)$(MANDIR)/man1/udpcork.1
+	rm -f $(DESTDIR)$(HOOKSDIR)/udpcork.json
 	rm -f $(DESTDIR)$(MANDIR)/man8/udpcork-prestop.8 $(DESTDIR)$(MANDIR)/man8/udpcork-poststart.8
 	rm -rf $(DESTDIR)$(DATADIR)
 

@@ -19,7 +19,8 @@ usage (FILE *out, const char *prog, const char *what)
            "Run by CRIU as an action script (CRTOOLS_SCRIPT_ACTION, CRTOOLS_INIT_PID and\n"
            "CRTOOLS_IMAGE_DIR set), or as an OCI hook with the container state JSON on\n"
            "standard input (then --image-dir is required).\n\n"
-           "  -d, --image-dir DIR  checkpoint image directory (OCI mode)\n"
+           "  -d, --image-dir DIR  checkpoint image directory (OCI mode; default: the\n"
+           "                       annotation " UC_ANNOTATION_IMAGE_DIR ")\n"
            "  -v, --verbose        debug logging\n"
            "  -h, --help           show this help\n"
            "  -V, --version        show the version\n\n"
@@ -50,9 +51,13 @@ uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_
   const char *dir = st->from_criu ? st->image_dir : o->image_dir;
   int fd;
 
+  if (dir == NULL && ! st->from_criu)
+    dir = uc_state_annotation (st, UC_ANNOTATION_IMAGE_DIR);
+
   if (dir == NULL || *dir == '\0')
     return uc_make_error (err, 0, st->from_criu ? "CRTOOLS_IMAGE_DIR is not set"
-                                                : "no image directory: pass --image-dir DIR");
+                                                : "no image directory: pass --image-dir DIR (or set the "
+                                                  "annotation " UC_ANNOTATION_IMAGE_DIR ")");
   fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return uc_make_error (err, errno, "open image directory `%s`", dir);

@@ -307,28 +307,38 @@ load_file (int dirfd, const char *name, char **buf, size_t *len, uc_error_t *err
 }
 
 int
-uc_image_read (int dirfd, const char *name, struct uc_image *img, uc_error_t *err)
+uc_image_parse (const void *data, size_t len, const char *name, struct uc_image *img, uc_error_t *err)
 {
-  struct cursor c = { 0 };
-  char *buf = NULL;
+  struct cursor c = { .buf = data, .len = len };
   int ret;
 
   memset (img, 0, sizeof (*img));
-  if (load_file (dirfd, name, &buf, &c.len, err) < 0)
-    return uc_error_wrap (err, "read image `%s`", name);
-  c.buf = (const uint8_t *) buf;
   ret = check_frame (&c, err);
   if (ret == 0)
     ret = read_head (&c, img, err);
   if (ret == 0)
     ret = read_dgrams (&c, img, err);
-  free (buf);
   if (ret < 0)
     {
       uc_image_free (img);
       return uc_error_wrap (err, "read image `%s`", name);
     }
   return 0;
+}
+
+int
+uc_image_read (int dirfd, const char *name, struct uc_image *img, uc_error_t *err)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  int ret;
+
+  memset (img, 0, sizeof (*img));
+  if (load_file (dirfd, name, &buf, &len, err) < 0)
+    return uc_error_wrap (err, "read image `%s`", name);
+  ret = uc_image_parse (buf, len, name, img, err);
+  free (buf);
+  return ret;
 }
 
 void

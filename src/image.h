@@ -37,6 +37,9 @@ int uc_image_write (int dirfd, const char *name, UcHead *head, UcDgram *const *d
  * refused. */
 int uc_image_read (int dirfd, const char *name, struct uc_image *img, uc_error_t *err);
 
+/* The same checks on an image already in memory (NAME is for messages). */
+int uc_image_parse (const void *data, size_t len, const char *name, struct uc_image *img, uc_error_t *err);
+
 /* Free what *IMG owns and zero it; safe on a zeroed struct. */
 void uc_image_free (struct uc_image *img);
 

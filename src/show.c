@@ -1,4 +1,5 @@
 #include "show.h"
+#include "archive.h"
 #include "image.h"
 #include "log.h"
 
@@ -8,16 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void
 usage (FILE *out)
 {
-  fprintf (out, "Usage: udpcork show [--json] DIR\n"
+  fprintf (out, "Usage: udpcork show [--json] DIR|ARCHIVE\n"
                 "       udpcork --help | --version\n"
                 "\n"
                 "Print the corked UDP datagrams saved in DIR/" UC_IMG_NAME ",\n"
-                "DIR being a CRIU checkpoint image directory.\n"
+                "DIR being a CRIU checkpoint image directory, or in a checkpoint\n"
+                "archive (podman container checkpoint --export: .tar, .tar.gz, .tar.zst).\n"
                 "\n"
                 "  -j, --json     print JSON instead of a table\n"
                 "  -h, --help     show this help\n"
@@ -30,17 +33,30 @@ show_dir (const char *dir, bool json)
 {
   struct uc_image img = { 0 };
   uc_error_t err = NULL;
+  struct stat st;
   int dirfd, ret;
 
-  dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd < 0)
+  if (stat (dir, &st) == 0 && S_ISREG (st.st_mode))
     {
-      uc_make_error (&err, errno, "open directory `%s`", dir);
-      uc_log_error (&err);
-      return 1;
+      char *buf = NULL;
+      size_t len = 0;
+      ret = uc_archive_read_image (dir, &buf, &len, &err);
+      if (ret == 0)
+        ret = uc_image_parse (buf, len, UC_IMG_NAME, &img, &err);
+      free (buf);
     }
-  ret = uc_image_read (dirfd, UC_IMG_NAME, &img, &err);
-  close (dirfd);
+  else
+    {
+      dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dirfd < 0)
+        {
+          uc_make_error (&err, errno, "open directory `%s`", dir);
+          uc_log_error (&err);
+          return 1;
+        }
+      ret = uc_image_read (dirfd, UC_IMG_NAME, &img, &err);
+      close (dirfd);
+    }
   if (ret < 0 && err && err->status == ENOENT)
     {
       uc_error_release (&err);
@@ -119,7 +135,7 @@ uc_show_main (int argc, char **argv)
       }
   if (optind != argc - 1)
     {
-      fprintf (stderr, "udpcork show: expected exactly one DIR\n");
+      fprintf (stderr, "udpcork show: expected exactly one DIR or ARCHIVE\n");
       usage (stderr);
       return 2;
     }

@@ -69,4 +69,7 @@ yajl_val uc_json_parse_file (const char *path, size_t max, uc_error_t *err);
 #define UC_ANNOTATION_DISABLE "io.github.udpcork.disable"
 bool uc_state_opted_out (const struct uc_state *st);
 
+/* OCI mode: the image directory, when --image-dir is not given. */
+#define UC_ANNOTATION_IMAGE_DIR "io.github.udpcork.image-dir"
+
 #endif

@@ -124,3 +124,41 @@ sample () {
   [ "$status" -eq 1 ]
   [[ "$output" == *"symbolic link"* ]]
 }
+
+# An exported checkpoint archive holds the image under checkpoint/.
+archive () {
+  sample
+  mkdir -p "$BATS_TEST_TMPDIR/arc/checkpoint"
+  cp "$DIR/udpcork.img" "$BATS_TEST_TMPDIR/arc/checkpoint/"
+  echo '{}' > "$BATS_TEST_TMPDIR/arc/config.dump"
+}
+
+@test "udpcork show: reads .tar, .tar.gz and .tar.zst checkpoint archives" {
+  archive
+  tar -C "$BATS_TEST_TMPDIR/arc" -cf "$BATS_TEST_TMPDIR/c.tar" .
+  tar -C "$BATS_TEST_TMPDIR/arc" -czf "$BATS_TEST_TMPDIR/c.tar.gz" .
+  tar -C "$BATS_TEST_TMPDIR/arc" --zstd -cf "$BATS_TEST_TMPDIR/c.tar.zst" .
+  want=$("$B/udpcork" show "$DIR")
+  for a in c.tar c.tar.gz c.tar.zst; do
+    run "$B/udpcork" show "$BATS_TEST_TMPDIR/$a"
+    echo "$a: $output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$want" ]
+  done
+  run "$B/udpcork" show --json "$BATS_TEST_TMPDIR/c.tar.gz"
+  [ "$status" -eq 0 ]
+  [[ "$output" == "{"* ]]
+}
+
+@test "udpcork show: archive without an image, and a broken archive" {
+  archive
+  rm "$BATS_TEST_TMPDIR/arc/checkpoint/udpcork.img"
+  tar -C "$BATS_TEST_TMPDIR/arc" -czf "$BATS_TEST_TMPDIR/empty.tar.gz" .
+  run "$B/udpcork" show "$BATS_TEST_TMPDIR/empty.tar.gz"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"no udpcork.img in"*"nothing was saved"* ]]
+  head -c 100 "$BATS_TEST_TMPDIR/empty.tar.gz" > "$BATS_TEST_TMPDIR/broken.tar.gz"
+  run "$B/udpcork" show "$BATS_TEST_TMPDIR/broken.tar.gz"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"list archive"* ]]
+}
