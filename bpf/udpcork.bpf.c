@@ -48,6 +48,7 @@ udpcork_iter (struct bpf_iter__udp *ctx)
   struct seq_file *seq = ctx->meta->seq;
   struct udp_sock *up = ctx->udp_sk;
   struct uc_sock_rec rec = {};
+  struct ipv6_pinfo *np;
   struct inet_sock *inet;
   struct sock *sk;
   int wmem;
@@ -92,6 +93,9 @@ udpcork_iter (struct bpf_iter__udp *ctx)
       copy_v6 (rec.fl_daddr, &inet->cork.fl.u.ip6.daddr);
       copy_v6 (rec.fl_saddr, &inet->cork.fl.u.ip6.saddr);
       rec.fl_dport = bpf_ntohs (BPF_CORE_READ (inet, cork.fl.u.ip6.uli.ports.dport));
+      np = BPF_CORE_READ (inet, pinet6);
+      if (np)
+        rec.cork_dontfrag = BPF_CORE_READ_BITFIELD_PROBED (&np->cork, dontfrag);
     }
   else if (rec.pending == AF_INET)
     {
@@ -100,6 +104,27 @@ udpcork_iter (struct bpf_iter__udp *ctx)
       __builtin_memcpy (rec.fl_daddr, &d, 4);
       __builtin_memcpy (rec.fl_saddr, &s, 4);
       rec.fl_dport = bpf_ntohs (BPF_CORE_READ (inet, cork.fl.u.ip4.uli.ports.dport));
+    }
+
+  if (rec.pending)
+    {
+      struct ip_options *opt;
+
+      rec.cork_oif = BPF_CORE_READ (inet, cork.fl.u.__fl_common.flowic_oif);
+      rec.cork_flags = BPF_CORE_READ (inet, cork.base.flags);
+      rec.cork_gso_size = BPF_CORE_READ (inet, cork.base.gso_size);
+      rec.cork_tx_flags = BPF_CORE_READ (inet, cork.base.tx_flags);
+      rec.cork_transmit_time = BPF_CORE_READ (inet, cork.base.transmit_time);
+      if (bpf_core_field_exists (inet->cork.base.ts_opt_id))
+        rec.cork_ts_opt_id = BPF_CORE_READ (inet, cork.base.ts_opt_id);
+      opt = BPF_CORE_READ (inet, cork.base.opt);
+      if (rec.pending == AF_INET && opt && (rec.cork_flags & 1 /* IPCORK_OPT */))
+        {
+          rec.cork_optlen = BPF_CORE_READ (opt, optlen);
+          if (rec.cork_optlen > sizeof (rec.cork_opt))
+            rec.cork_optlen = sizeof (rec.cork_opt);
+          bpf_probe_read_kernel (rec.cork_opt, sizeof (rec.cork_opt), &opt->__data);
+        }
     }
 
   bpf_seq_write (seq, &rec, sizeof (rec));

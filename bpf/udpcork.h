@@ -34,8 +34,17 @@ struct uc_sock_rec
   __u8 fl_daddr[16];
   __u8 fl_saddr[16];
   __u16 fl_dport; /* host order */
-  __u16 pad;
+  __u16 cork_gso_size; /* inet->cork.base.gso_size (UDP_SEGMENT) */
   __u32 bound_dev_if;
+  __u32 cork_oif;      /* flow's output interface (PKTINFO ifindex, bound device) */
+  __u32 cork_flags;    /* inet->cork.base.flags (IPCORK_*) */
+  __u32 cork_ts_opt_id;
+  __u8 cork_tx_flags;  /* SKBTX_* timestamping requests */
+  __u8 cork_dontfrag;  /* IPv6 cork: IPV6_DONTFRAG */
+  __u8 cork_optlen;    /* IPv4 options the application set (IP_OPTIONS/IP_RETOPTS) */
+  __u8 pad;
+  __u64 cork_transmit_time;
+  __u8 cork_opt[40];
 };
 
 /* One capture slot per target socket, filled by the netfilter program with

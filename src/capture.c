@@ -97,6 +97,8 @@ dgram_new (const struct uc_work *w)
   return d;
 }
 
+static const char *cork_attributes (const struct uc_sock_rec *r, UcDgram *d);
+
 /* Fill D from the captured datagram: headers as sent, then the payload.
  * Returns NULL on success, else why the record is not acceptable. */
 static const char *
@@ -117,8 +119,6 @@ parse_capture (const struct uc_slot *s, const struct uc_sock_rec *r, UcDgram *d)
       d->ttl = p[8];
       alen = 4;
       if (set_bytes (&d->src_addr, p + 12, 4) < 0 || set_bytes (&d->dst_addr, p + 16, 4) < 0)
-        return "out of memory";
-      if (hl > 20 && (d->has_ip_options = 1) && set_bytes (&d->ip_options, p + 20, hl - 20) < 0)
         return "out of memory";
     }
   else
@@ -144,8 +144,6 @@ parse_capture (const struct uc_slot *s, const struct uc_sock_rec *r, UcDgram *d)
       alen = 16;
       if (set_bytes (&d->src_addr, p + 8, 16) < 0 || set_bytes (&d->dst_addr, p + 24, 16) < 0)
         return "out of memory";
-      if (hl > 40 && (d->has_ip_options = 1) && set_bytes (&d->ip_options, p + 40, hl - 40) < 0)
-        return "out of memory";
     }
   (void) alen;
   ulen = (p[hl + 4] << 8) | p[hl + 5];
@@ -158,18 +156,33 @@ parse_capture (const struct uc_slot *s, const struct uc_sock_rec *r, UcDgram *d)
   d->has_mark = d->has_priority = 1;
   d->mark = s->mark;
   d->priority = s->priority;
-  if (s->tstamp)
+  if (s->tstamp || r->cork_transmit_time)
     {
       d->has_transmit_time = 1;
-      d->transmit_time = s->tstamp;
-    }
-  if (r->gso_size)
-    {
-      d->has_gso_size = 1;
-      d->gso_size = r->gso_size;
+      d->transmit_time = r->cork_transmit_time ? r->cork_transmit_time : s->tstamp;
     }
   free (d->payload.data);
   if (set_bytes (&d->payload, p + hl + 8, ulen - 8) < 0)
+    return "out of memory";
+  return cork_attributes (r, d);
+}
+
+/* What the cork keeps and the packet does not show. */
+static const char *
+cork_attributes (const struct uc_sock_rec *r, UcDgram *d)
+{
+  d->has_gso_size = d->has_oif = d->has_cork_flags = d->has_tx_flags = d->has_ts_opt_id = 1;
+  d->gso_size = r->cork_gso_size;
+  d->oif = r->cork_oif;
+  d->cork_flags = r->cork_flags;
+  d->tx_flags = r->cork_tx_flags;
+  d->ts_opt_id = r->cork_ts_opt_id;
+  if (r->pending == AF_INET6)
+    {
+      d->has_dontfrag = 1;
+      d->dontfrag = r->cork_dontfrag;
+    }
+  if (r->cork_optlen && (d->has_ip_options = 1) && set_bytes (&d->ip_options, r->cork_opt, r->cork_optlen) < 0)
     return "out of memory";
   return NULL;
 }
@@ -336,9 +349,9 @@ uc_capture_rollback (struct uc_work *w, size_t n)
        * back: its error was reported by the capture. */
       if (! w[i].taken || ! w[i].saved)
         continue;
-      if (uc_reinject (w[i].fd, w[i].dg, &err) < 0)
+      uc_target_str (w[i].t, who, sizeof (who));
+      if (uc_reinject (w[i].fd, w[i].dg, who, &err) < 0)
         {
-          uc_target_str (w[i].t, who, sizeof (who));
           uc_err ("rollback of socket %s failed: %s", who, err->msg);
           uc_error_release (&err);
           failed++;

@@ -1,85 +1,181 @@
 #include "discover.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
+#include <linux/sockios.h>
 #include "log.h"
 #include "util.h"
 
-struct owner_scan
+#ifndef IPPROTO_UDPLITE
+#define IPPROTO_UDPLITE 136
+#endif
+#ifndef UDP_CORK
+#define UDP_CORK 1
+#endif
+
+/* Every UDP socket of the netns, sorted by inode, and what the fd walk
+ * learned about each. */
+struct scan
 {
-  struct uc_target *t;
+  struct uc_sock_rec *recs;
+  struct uc_target *t; /* parallel to recs */
   size_t n;
   const struct uc_container *c;
+  struct uc_target *unseen; /* socket fds the iterator did not visit */
+  size_t n_unseen, cap_unseen;
 };
+
+static int
+cmp_ino (const void *a, const void *b)
+{
+  const struct uc_sock_rec *x = a, *y = b;
+  return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
 
 static int
 owner_cb (pid_t pid, int fd, unsigned long ino, void *data)
 {
-  struct owner_scan *s = data;
+  struct scan *s = data;
+  struct uc_sock_rec key = { .ino = ino };
+  struct uc_sock_rec *r = bsearch (&key, s->recs, s->n, sizeof (key), cmp_ino);
+  struct uc_target *t;
 
-  for (size_t i = 0; i < s->n; i++)
+  if (r)
+    t = &s->t[r - s->recs];
+  else
     {
-      struct uc_target *t = &s->t[i];
-      if (t->rec.ino != ino)
-        continue;
-      if (t->n_refs++ == 0)
+      for (size_t i = 0; i < s->n_unseen; i++)
+        if (s->unseen[i].rec.ino == ino)
+          return 0;
+      if (s->n_unseen == s->cap_unseen)
         {
-          t->pid = pid;
-          t->fd = fd;
-          t->nspid = uc_container_ns_pid (s->c, pid);
+          struct uc_target *nv = realloc (s->unseen, (s->cap_unseen = s->cap_unseen * 2 + 16) * sizeof (*nv));
+          if (nv == NULL)
+            return -1;
+          s->unseen = nv;
         }
+      t = &s->unseen[s->n_unseen++];
+      memset (t, 0, sizeof (*t));
+      t->rec.ino = ino;
+    }
+  if (t->n_refs++ == 0)
+    {
+      t->pid = pid;
+      t->fd = fd;
+      t->nspid = uc_container_ns_pid (s->c, pid);
     }
   return 0;
+}
+
+static int
+sockopt (int fd, int level, int name)
+{
+  int v = -1;
+  socklen_t l = sizeof (v);
+  return getsockopt (fd, level, name, &v, &l) < 0 ? -1 : v;
+}
+
+/* A socket of the container that the UDP iterator did not visit: an
+ * unhashed UDP socket (e.g. disconnected with connect(AF_UNSPEC)), a UDP-Lite
+ * socket, or one of another netns. If it is a corked UDP socket udpcork
+ * cannot save it: fail closed. */
+static int
+check_unseen (struct uc_target *t, uc_error_t *err)
+{
+  int fd, dom, proto, cork, outq = 0, ret = 0;
+  uc_error_t ignore = NULL;
+  char who[160];
+
+  fd = uc_proc_getfd (t->pid, t->fd, &ignore);
+  if (fd < 0)
+    {
+      uc_error_release (&ignore); /* gone meanwhile: nothing to save */
+      return 0;
+    }
+  dom = sockopt (fd, SOL_SOCKET, SO_DOMAIN);
+  proto = sockopt (fd, SOL_SOCKET, SO_PROTOCOL);
+  if ((dom == AF_INET || dom == AF_INET6) && (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE))
+    {
+      cork = sockopt (fd, proto, UDP_CORK);
+      if (ioctl (fd, SIOCOUTQ, &outq) < 0)
+        outq = 0;
+      snprintf (who, sizeof (who), "pid %d (container pid %d) fd %d inode %llu", t->pid, t->nspid, t->fd,
+                (unsigned long long) t->rec.ino);
+      if (cork > 0 || outq > 0)
+        ret = uc_make_error (err, 0,
+                             "socket %s: %s socket with %s that the UDP iterator cannot see (%s); udpcork cannot "
+                             "save it, refusing the checkpoint: every socket keeps its data",
+                             who, proto == IPPROTO_UDPLITE ? "UDP-Lite" : "UDP",
+                             cork > 0 ? "UDP_CORK set" : "a pending datagram",
+                             proto == IPPROTO_UDPLITE ? "UDP-Lite is not supported"
+                                                      : "unhashed, e.g. after connect(AF_UNSPEC), or in another "
+                                                        "network namespace");
+      else
+        uc_debug ("socket %s: not visible to the UDP iterator, not corked", who);
+    }
+  close (fd);
+  return ret;
 }
 
 int
 uc_discover (struct uc_bpf *b, const struct uc_container *c, struct uc_target **out, size_t *n,
              uc_error_t *err)
 {
-  struct uc_sock_rec *recs = NULL;
-  struct owner_scan s = { .c = c };
-  size_t n_recs = 0, i, kept = 0;
+  struct scan s = { .c = c };
+  size_t i, kept = 0;
+  int ret = 0;
 
   *out = NULL;
   *n = 0;
-  if (uc_bpf_iter_udp (b, &recs, &n_recs, err) < 0)
+  if (uc_bpf_iter_udp (b, &s.recs, &s.n, err) < 0)
     return -1;
-  uc_debug ("iterator: %zu UDP sockets in the network namespace of pid %d", n_recs, c->init);
-
-  s.t = calloc (n_recs + 1, sizeof (*s.t));
+  uc_debug ("iterator: %zu UDP sockets in the network namespace of pid %d", s.n, c->init);
+  qsort (s.recs, s.n, sizeof (*s.recs), cmp_ino);
+  s.t = calloc (s.n + 1, sizeof (*s.t));
   if (s.t == NULL)
     {
-      free (recs);
+      free (s.recs);
       return uc_make_error (err, ENOMEM, "discover");
     }
-  for (i = 0; i < n_recs; i++)
-    if (uc_sock_is_corked (&recs[i]))
-      s.t[s.n++].rec = recs[i];
-  free (recs);
-
-  for (i = 0; s.n > 0 && i < c->n_procs; i++)
-    if (uc_proc_for_each_socket (c->procs[i].pid, owner_cb, &s, err) < 0)
-      {
-        free (s.t);
-        return -1;
-      }
-
   for (i = 0; i < s.n; i++)
+    s.t[i].rec = s.recs[i];
+
+  for (i = 0; ret == 0 && i < c->n_procs; i++)
     {
+      ret = uc_proc_for_each_socket (c->procs[i].pid, owner_cb, &s, err);
+      if (ret < 0 && (err == NULL || *err == NULL))
+        ret = uc_make_error (err, ENOMEM, "discover");
+    }
+  for (i = 0; ret == 0 && i < s.n_unseen; i++)
+    ret = check_unseen (&s.unseen[i], err);
+
+  for (i = 0; ret == 0 && i < s.n; i++)
+    {
+      if (! uc_sock_is_corked (&s.t[i].rec))
+        continue;
       if (s.t[i].n_refs == 0)
         {
           char a[UC_ADDRSTRLEN];
           uc_warn ("corked UDP socket inode %llu (%s) is not held by any process of container pid %d: "
                    "left alone",
                    (unsigned long long) s.t[i].rec.ino,
-                   uc_addr_str (s.t[i].rec.family, s.t[i].rec.laddr, s.t[i].rec.lport, a, sizeof (a)),
-                   c->init);
+                   uc_addr_str (s.t[i].rec.family, s.t[i].rec.laddr, s.t[i].rec.lport, a, sizeof (a)), c->init);
           continue;
         }
       s.t[kept++] = s.t[i];
+    }
+  free (s.recs);
+  free (s.unseen);
+  if (ret < 0)
+    {
+      free (s.t);
+      return -1;
     }
   *out = s.t;
   *n = kept;

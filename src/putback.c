@@ -111,7 +111,7 @@ uc_put_back (const struct uc_container *c, const struct uc_image *img, bool orig
 
       dgram_str (d, who, sizeof (who));
       fd = open_saved (c, d, originals, err);
-      if (fd < 0 || fstat (fd, &st) < 0 || uc_reinject (fd, d, err) < 0)
+      if (fd < 0 || fstat (fd, &st) < 0 || uc_reinject (fd, d, who, err) < 0)
         {
           ret = uc_error_wrap (err, "socket %s: datagram of %zu bytes not put back (it stays in the image)", who,
                                d->payload.len);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <linux/in6.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,23 @@
 #ifndef UDP_CORK
 #define UDP_CORK 1
 #endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef SO_TXTIME
+#define SO_TXTIME 61
+#define SCM_TXTIME SO_TXTIME
+#endif
+#ifndef SCM_TS_OPT_ID
+#define SCM_TS_OPT_ID 81
+#endif
+#define UC_IPCORK_TS_OPT_ID 4
 
 struct cmsg_buf
 {
   union
   {
-    char buf[512];
+    char buf[1024];
     struct cmsghdr align;
   } u;
   size_t len;
@@ -46,14 +58,15 @@ sockopt_int (int fd, int level, int name, int dflt)
   return v;
 }
 
-/* Attributes of the datagram as control messages: only those that differ
- * from what the socket would use by itself, so that an unchanged socket
- * gets an unchanged datagram. */
+/* Attributes of the datagram as control messages: the ones the kernel
+ * takes per datagram; mark and priority only where they differ from the
+ * socket's. What cannot be given back is logged, naming the socket. */
 static void
-build_cmsgs (int fd, const UcDgram *d, struct cmsg_buf *c)
+build_cmsgs (int fd, const UcDgram *d, struct cmsg_buf *c, const char *who)
 {
   bool v4 = d->pending_family == AF_INET;
   int priority = sockopt_int (fd, SOL_SOCKET, SO_PRIORITY, 0);
+  int oif = d->has_oif ? (int) d->oif : 0;
 
   if (d->has_ttl)
     {
@@ -76,13 +89,13 @@ build_cmsgs (int fd, const UcDgram *d, struct cmsg_buf *c)
     }
   if (d->src_addr.len == 4 && v4 && d->family == AF_INET)
     {
-      struct in_pktinfo pi = { 0 };
+      struct in_pktinfo pi = { .ipi_ifindex = oif };
       memcpy (&pi.ipi_spec_dst, d->src_addr.data, 4);
       cmsg_add (c, IPPROTO_IP, IP_PKTINFO, &pi, sizeof (pi));
     }
   else if (d->src_addr.len && d->family == AF_INET6)
     {
-      struct in6_pktinfo pi = { 0 };
+      struct in6_pktinfo pi = { .ipi6_ifindex = oif };
       if (d->src_addr.len == 4) /* IPv4 source of a v4-mapped datagram */
         {
           pi.ipi6_addr.s6_addr[10] = pi.ipi6_addr.s6_addr[11] = 0xff;
@@ -92,6 +105,37 @@ build_cmsgs (int fd, const UcDgram *d, struct cmsg_buf *c)
         memcpy (&pi.ipi6_addr, d->src_addr.data, 16);
       cmsg_add (c, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof (pi));
     }
+  if ((d->has_gso_size && d->gso_size) || sockopt_int (fd, SOL_UDP, UDP_SEGMENT, 0))
+    {
+      uint16_t gso = d->has_gso_size ? d->gso_size : 0;
+      cmsg_add (c, SOL_UDP, UDP_SEGMENT, &gso, sizeof (gso));
+    }
+  if (v4 && d->has_ip_options && d->ip_options.len)
+    cmsg_add (c, IPPROTO_IP, IP_RETOPTS, d->ip_options.data, d->ip_options.len);
+  if (! v4 && d->has_dontfrag)
+    {
+      int df = d->dontfrag;
+      cmsg_add (c, IPPROTO_IPV6, IPV6_DONTFRAG, &df, sizeof (df));
+    }
+  if (d->has_transmit_time && d->transmit_time)
+    {
+      struct sock_txtime_opt
+      {
+        int32_t clockid;
+        uint32_t flags;
+      } t;
+      socklen_t l = sizeof (t);
+      if (getsockopt (fd, SOL_SOCKET, SO_TXTIME, &t, &l) == 0 && l == sizeof (t) && t.clockid >= 0)
+        cmsg_add (c, SOL_SOCKET, SCM_TXTIME, &d->transmit_time, sizeof (d->transmit_time));
+      else
+        uc_warn ("socket %s: transmit time %llu not restored: SO_TXTIME is off on the restored socket", who,
+                 (unsigned long long) d->transmit_time);
+    }
+  if (d->has_cork_flags && (d->cork_flags & UC_IPCORK_TS_OPT_ID))
+    cmsg_add (c, SOL_SOCKET, SCM_TS_OPT_ID, &d->ts_opt_id, sizeof (d->ts_opt_id));
+  if (d->has_tx_flags && d->tx_flags)
+    uc_warn ("socket %s: timestamp requests of the pending datagram (tx_flags 0x%x) not restored", who,
+             d->tx_flags);
   if (d->has_mark && d->mark != (uint32_t) sockopt_int (fd, SOL_SOCKET, SO_MARK, 0))
     cmsg_add (c, SOL_SOCKET, SO_MARK, &d->mark, sizeof (d->mark));
   if (d->has_priority && (priority < 0 || d->priority != (uint32_t) priority))
@@ -99,7 +143,7 @@ build_cmsgs (int fd, const UcDgram *d, struct cmsg_buf *c)
 }
 
 static socklen_t
-build_dest (const UcDgram *d, struct sockaddr_storage *ss)
+build_dest (int fd, const UcDgram *d, struct sockaddr_storage *ss)
 {
   memset (ss, 0, sizeof (*ss));
   if (d->family == AF_INET)
@@ -113,6 +157,11 @@ build_dest (const UcDgram *d, struct sockaddr_storage *ss)
   struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
   sin6->sin6_family = AF_INET6;
   sin6->sin6_port = htons (d->dst_port);
+  /* An explicit flow label only counts with IPV6_FLOWINFO_SEND; without it
+   * the kernel computes the label again, as it did for the original. */
+  if (d->has_flowlabel && d->flowlabel && d->pending_family == AF_INET6
+      && sockopt_int (fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, 0))
+    sin6->sin6_flowinfo = htonl (d->flowlabel);
   if (d->dst_addr.len == 4) /* v4-mapped */
     {
       sin6->sin6_addr.s6_addr[10] = sin6->sin6_addr.s6_addr[11] = 0xff;
@@ -124,7 +173,7 @@ build_dest (const UcDgram *d, struct sockaddr_storage *ss)
 }
 
 int
-uc_reinject (int fd, const UcDgram *d, uc_error_t *err)
+uc_reinject (int fd, const UcDgram *d, const char *who, uc_error_t *err)
 {
   struct sockaddr_storage dst;
   struct cmsg_buf c = { .len = 0 };
@@ -141,10 +190,10 @@ uc_reinject (int fd, const UcDgram *d, uc_error_t *err)
     return uc_make_error (err, 0, "saved datagram has no destination");
 
   msg.msg_name = &dst;
-  msg.msg_namelen = build_dest (d, &dst);
+  msg.msg_namelen = build_dest (fd, d, &dst);
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  build_cmsgs (fd, d, &c);
+  build_cmsgs (fd, d, &c, who);
   if (c.len)
     {
       msg.msg_control = c.u.buf;
@@ -156,7 +205,16 @@ uc_reinject (int fd, const UcDgram *d, uc_error_t *err)
     r = sendmsg (fd, &msg, MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
   if (r < 0)
-    return uc_make_error (err, errno, "sendmsg of %zu pending bytes", d->payload.len);
+    {
+      int e = errno;
+      char a[UC_ADDRSTRLEN];
+      bool net = e == ENETUNREACH || e == EHOSTUNREACH || e == EADDRNOTAVAIL || e == EINVAL || e == ENODEV;
+      return uc_make_error (err, e, "sendmsg of %zu pending bytes to %s%s", d->payload.len,
+                            uc_dgram_dst_str (d, a, sizeof (a)),
+                            net ? " (is the destination routable and the source address present in the restored "
+                                  "network namespace? e.g. its loopback up)"
+                                : "");
+    }
   if ((size_t) r != d->payload.len)
     return uc_make_error (err, 0, "sendmsg took %zd of %zu bytes", r, d->payload.len);
   return 0;

@@ -7,9 +7,10 @@
 #include "error.h"
 #include "udpcork.pb-c.h"
 
-/* FD is our duplicate of the socket. Nothing is transmitted: the datagram is
- * appended with MSG_MORE (and UDP_CORK set first if it was set). */
-int uc_reinject (int fd, const UcDgram *d, uc_error_t *err);
+/* FD is our duplicate of the socket, WHO names it in warnings. Nothing is
+ * transmitted: the datagram is appended with MSG_MORE (and UDP_CORK set
+ * first if it was set). */
+int uc_reinject (int fd, const UcDgram *d, const char *who, uc_error_t *err);
 
 /* Check that FD is a socket of D's family and protocol bound to D's local
  * address and port (the restored socket is the one that was dumped). */

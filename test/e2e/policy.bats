@@ -72,3 +72,45 @@ finish_app() { # NAME LEN: the app still has its datagram and sends it
 	run ct_checkpoint hostidle --leave-running
 	[ "$status" -eq 0 ] || { ct_criu_log hostidle; false; }
 }
+
+# oddsock MODE: a corked socket the UDP iterator does not visit.
+odd_socket() {
+	local name=$1 mode=$2
+	ct_create "$name" /oddsock "$mode"
+	cp "$UC_BUILD/test/oddsock" "$(ct_dir "$name")/rootfs/oddsock"
+	ct_run "$name"
+	local n=200
+	while [ ! -e "$(ct_out "$name")/ready" ] && [ ! -e "$(ct_out "$name")/unsupported" ] && [ $n -gt 0 ]; do
+		sleep 0.05
+		n=$((n - 1))
+	done
+}
+
+@test "fail closed: a corked socket unhashed by connect(AF_UNSPEC) is named and the checkpoint refused, data kept" {
+	odd_socket unhashed unhashed
+	assert [ -e "$(ct_out unhashed)/ready" ]
+	run ct_checkpoint unhashed
+	assert_failure
+	run grep -h "UDP iterator cannot see" "$(ct_dir unhashed)"/work/dump.log
+	assert_success
+	assert_output --partial "unhashed"
+	assert_output --partial "(container pid 1) fd "
+	touch "$(ct_out unhashed)/go"
+	ct_wait unhashed done
+	# the pending datagram is still in the socket
+	assert [ "$(cat "$(ct_out unhashed)/outq")" -gt 3000 ]
+}
+
+@test "fail closed: a corked UDP-Lite socket is named and the checkpoint refused, data kept" {
+	odd_socket lite udplite
+	if [ -e "$(ct_out lite)/unsupported" ]; then
+		skip "this kernel has no UDP-Lite: $(cat "$(ct_out lite)/unsupported")"
+	fi
+	run ct_checkpoint lite
+	assert_failure
+	run grep -h "UDP-Lite is not supported" "$(ct_dir lite)"/work/dump.log
+	assert_success
+	touch "$(ct_out lite)/go"
+	ct_wait lite done
+	assert [ "$(cat "$(ct_out lite)/outq")" -gt 3000 ]
+}
