@@ -139,3 +139,6 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# Further targets (fuzzing, benchmarks, kernel matrix), one file each.
+-include $(wildcard mk/*.mk)
