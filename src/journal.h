@@ -1,11 +1,14 @@
 /* Journal of a dump, next to the image: says where the pending datagrams
- * are, so that post-dump and network-unlock give them back exactly once. */
+ * are, and which dump put them there, so that post-dump and network-unlock
+ * give them back exactly once and a later dump into the same directory
+ * (podman reuses it) does not mistake old files for its own. */
 #ifndef UDPCORK_JOURNAL_H
 #define UDPCORK_JOURNAL_H
 
 #include "error.h"
 
 #define UC_JOURNAL_NAME "udpcork.journal"
+#define UC_DUMP_ID_LEN 64
 
 enum uc_journal
 {
@@ -14,8 +17,13 @@ enum uc_journal
   UC_JOURNAL_RETURNED, /* ... and were given back to the dumped sockets */
 };
 
-int uc_journal_read (int dirfd, enum uc_journal *j, uc_error_t *err);
-int uc_journal_write (int dirfd, enum uc_journal j, uc_error_t *err);
+/* *J and the id of the dump that wrote the journal (empty if none). */
+int uc_journal_read (int dirfd, enum uc_journal *j, char id[UC_DUMP_ID_LEN], uc_error_t *err);
+int uc_journal_write (int dirfd, enum uc_journal j, const char *id, uc_error_t *err);
 const char *uc_journal_str (enum uc_journal j);
+
+/* Identity of the running dump: the CRIU process (its pid, from
+ * CRTOOLS_IMAGE_DIR=/proc/PID/fd/N or our parent, and its start time). */
+void uc_dump_id (const char *image_dir, char id[UC_DUMP_ID_LEN]);
 
 #endif

@@ -75,21 +75,45 @@ log_captured (const struct uc_work *w)
            uc_dgram_dst_str (d, dst, sizeof (dst)), uc_dgram_mode_str (d));
 }
 
+/* Files of an earlier dump into the same directory (podman reuses it):
+ * replaced, unless their datagrams were never given back. */
+static int
+check_earlier_dump (int dirfd, const char *id, uc_error_t *err)
+{
+  char old[UC_DUMP_ID_LEN];
+  enum uc_journal j;
+
+  if (uc_journal_read (dirfd, &j, old, err) < 0)
+    return -1;
+  if (j == UC_JOURNAL_NONE)
+    {
+      unlinkat (dirfd, UC_IMG_NAME, 0); /* an image without a journal is of an aborted capture */
+      return 0;
+    }
+  if (strcmp (old, id) == 0)
+    return uc_make_error (err, 0, "%s already says `%s` for this dump: udpcork ran twice (listed twice in the "
+                          "CRIU configuration?); refusing to capture again", UC_JOURNAL_NAME, uc_journal_str (j));
+  if (j == UC_JOURNAL_CAPTURED)
+    return uc_make_error (err, 0, "the image directory holds datagrams of an earlier dump (%s) that were never given "
+                          "back (%s says `captured`): move %s away (udpcork show tells what it holds) and retry",
+                          old, UC_JOURNAL_NAME, UC_IMG_NAME);
+  uc_debug ("replacing %s and %s of an earlier dump (%s)", UC_IMG_NAME, UC_JOURNAL_NAME, old);
+  if ((unlinkat (dirfd, UC_IMG_NAME, 0) < 0 && errno != ENOENT) || unlinkat (dirfd, UC_JOURNAL_NAME, 0) < 0)
+    return uc_make_error (err, errno, "remove the files of an earlier dump");
+  return 0;
+}
+
 /* network-lock (or OCI mode): discover, capture, save. */
 static int
-capture (const struct uc_state *st, int dirfd, uc_error_t *err)
+capture (const struct uc_state *st, int dirfd, const char *id, uc_error_t *err)
 {
   struct run r = { 0 };
-  enum uc_journal j;
   size_t bytes = 0, i;
   int64_t t0 = uc_now_ns ();
   int ret = -1;
 
-  if (uc_journal_read (dirfd, &j, err) < 0)
+  if (check_earlier_dump (dirfd, id, err) < 0)
     return -1;
-  if (j != UC_JOURNAL_NONE)
-    return uc_make_error (err, 0, "%s already says `%s`: udpcork ran twice for this dump (listed twice in the "
-                          "CRIU configuration?); refusing to capture again", UC_JOURNAL_NAME, uc_journal_str (j));
   if (uc_container_open (st->pid, &r.c, err) < 0 || uc_container_enter_netns (&r.c, err) < 0
       || uc_bpf_open (&r.b, true, err) < 0 || uc_discover (&r.b, &r.c, &r.t, &r.n, err) < 0)
     goto out;
@@ -111,7 +135,7 @@ capture (const struct uc_state *st, int dirfd, uc_error_t *err)
   if (uc_work_open (r.w, r.n, err) < 0 || uc_capture_all (&r.b, r.w, r.n, err) < 0)
     goto out;
 
-  if (save_image (dirfd, st, &r, err) < 0 || uc_journal_write (dirfd, UC_JOURNAL_CAPTURED, err) < 0)
+  if (save_image (dirfd, st, &r, err) < 0 || uc_journal_write (dirfd, UC_JOURNAL_CAPTURED, id, err) < 0)
     {
       size_t lost = uc_capture_rollback (r.w, r.n);
       if (lost)
@@ -176,17 +200,20 @@ refuse_shared_netns (const struct uc_state *st, uc_error_t *err)
 /* post-dump / network-unlock: give the datagrams back to the dumped
  * sockets, once. */
 static int
-give_back (const struct uc_state *st, int dirfd, const char *why, uc_error_t *err)
+give_back (const struct uc_state *st, int dirfd, const char *id, const char *why, uc_error_t *err)
 {
   struct uc_image img = { 0 };
   struct uc_container c;
   struct uc_putback_stats stats;
+  char jid[UC_DUMP_ID_LEN];
   enum uc_journal j;
   int64_t t0 = uc_now_ns ();
   int ret;
 
-  if (uc_journal_read (dirfd, &j, err) < 0)
+  if (uc_journal_read (dirfd, &j, jid, err) < 0)
     return -1;
+  if (strcmp (jid, id) != 0)
+    j = UC_JOURNAL_NONE; /* an earlier dump's, or a restore's network-unlock */
   if (j == UC_JOURNAL_NONE && st->action == UC_ACTION_POST_DUMP)
     return refuse_shared_netns (st, err);
   if (j != UC_JOURNAL_CAPTURED)
@@ -200,7 +227,7 @@ give_back (const struct uc_state *st, int dirfd, const char *why, uc_error_t *er
   if (ret == 0)
     ret = uc_put_back (&c, &img, true, &stats, err);
   if (ret == 0)
-    ret = uc_journal_write (dirfd, UC_JOURNAL_RETURNED, err);
+    ret = uc_journal_write (dirfd, UC_JOURNAL_RETURNED, id, err);
   if (ret == 0)
     uc_info ("%s: gave %zu sockets their %zu pending bytes back in %lld ms", why, stats.sockets, stats.bytes,
              (long long) ((uc_now_ns () - t0) / 1000000));
@@ -215,6 +242,7 @@ give_back (const struct uc_state *st, int dirfd, const char *why, uc_error_t *er
 int
 uc_prestop (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
 {
+  char id[UC_DUMP_ID_LEN];
   int dirfd, ret;
 
   switch (st->action)
@@ -240,10 +268,14 @@ uc_prestop (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
   dirfd = uc_open_image_dir (st, o, err);
   if (dirfd < 0)
     return -1;
-  if (st->action == UC_ACTION_OCI || st->action == UC_ACTION_NETWORK_LOCK)
-    ret = capture (st, dirfd, err);
+  if (st->action == UC_ACTION_OCI)
+    snprintf (id, sizeof (id), "oci-%d", st->pid);
   else
-    ret = give_back (st, dirfd, uc_action_name (st->action), err);
+    uc_dump_id (st->image_dir, id);
+  if (st->action == UC_ACTION_OCI || st->action == UC_ACTION_NETWORK_LOCK)
+    ret = capture (st, dirfd, id, err);
+  else
+    ret = give_back (st, dirfd, id, uc_action_name (st->action), err);
   close (dirfd);
   return ret;
 }

@@ -4,7 +4,9 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <linux/in6.h>
+#include <net/if.h>
 #include <stdbool.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -58,6 +60,82 @@ sockopt_int (int fd, int level, int name, int dflt)
   return v;
 }
 
+/* Can a datagram leave from ADDR (4 or 16 bytes) here? The restored
+ * network namespace may have other addresses (podman restore --import
+ * --name, another host). Sockets with IP_FREEBIND/IP_TRANSPARENT may use
+ * any source. */
+static bool
+source_usable (int fd, const ProtobufCBinaryData *a)
+{
+  struct sockaddr_storage ss = { 0 };
+  socklen_t l;
+  int s, ok;
+
+  if (sockopt_int (fd, IPPROTO_IP, IP_FREEBIND, 0) > 0 || sockopt_int (fd, IPPROTO_IP, IP_TRANSPARENT, 0) > 0)
+    return true;
+  if (a->len == 4)
+    {
+      ss.ss_family = AF_INET;
+      memcpy (&((struct sockaddr_in *) &ss)->sin_addr, a->data, 4);
+      l = sizeof (struct sockaddr_in);
+    }
+  else
+    {
+      ss.ss_family = AF_INET6;
+      memcpy (&((struct sockaddr_in6 *) &ss)->sin6_addr, a->data, 16);
+      l = sizeof (struct sockaddr_in6);
+    }
+  s = socket (ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return true; /* cannot tell: keep the saved source */
+  ok = bind (s, (struct sockaddr *) &ss, l) == 0;
+  close (s);
+  return ok;
+}
+
+/* IP_PKTINFO / IPV6_PKTINFO: the source the datagram had, and its output
+ * interface when the application chose one per datagram. */
+static void
+add_pktinfo (int fd, const UcDgram *d, int oif, struct cmsg_buf *c, const char *who)
+{
+  char a[UC_ADDRSTRLEN];
+  bool src = d->src_addr.len == 4 || d->src_addr.len == 16;
+
+  if (oif && oif == sockopt_int (fd, SOL_SOCKET, SO_BINDTOIFINDEX, 0))
+    oif = 0; /* the socket's own bound device: implied */
+  if (oif && if_indextoname (oif, a) == NULL)
+    {
+      uc_warn ("socket %s: output interface %d of the pending datagram does not exist here: not forced", who, oif);
+      oif = 0;
+    }
+  if (src && ! source_usable (fd, &d->src_addr))
+    {
+      uc_warn ("socket %s: source address %s of the pending datagram does not exist in the restored network "
+               "namespace (restored with another address?): the kernel picks the source",
+               who, uc_addr_str (d->src_addr.len == 4 ? AF_INET : AF_INET6, d->src_addr.data, 0, a, sizeof (a)));
+      src = false;
+    }
+  if (! src && ! oif)
+    return;
+  if (d->family == AF_INET)
+    {
+      struct in_pktinfo pi = { .ipi_ifindex = oif };
+      if (src)
+        memcpy (&pi.ipi_spec_dst, d->src_addr.data, 4);
+      cmsg_add (c, IPPROTO_IP, IP_PKTINFO, &pi, sizeof (pi));
+      return;
+    }
+  struct in6_pktinfo pi = { .ipi6_ifindex = oif };
+  if (src && d->src_addr.len == 4) /* IPv4 source of a v4-mapped datagram */
+    {
+      pi.ipi6_addr.s6_addr[10] = pi.ipi6_addr.s6_addr[11] = 0xff;
+      memcpy (&pi.ipi6_addr.s6_addr[12], d->src_addr.data, 4);
+    }
+  else if (src)
+    memcpy (&pi.ipi6_addr, d->src_addr.data, 16);
+  cmsg_add (c, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof (pi));
+}
+
 /* Attributes of the datagram as control messages: the ones the kernel
  * takes per datagram; mark and priority only where they differ from the
  * socket's. What cannot be given back is logged, naming the socket. */
@@ -87,24 +165,7 @@ build_cmsgs (int fd, const UcDgram *d, struct cmsg_buf *c, const char *who)
       else if (! v4)
         cmsg_add (c, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof (tos));
     }
-  if (d->src_addr.len == 4 && v4 && d->family == AF_INET)
-    {
-      struct in_pktinfo pi = { .ipi_ifindex = oif };
-      memcpy (&pi.ipi_spec_dst, d->src_addr.data, 4);
-      cmsg_add (c, IPPROTO_IP, IP_PKTINFO, &pi, sizeof (pi));
-    }
-  else if (d->src_addr.len && d->family == AF_INET6)
-    {
-      struct in6_pktinfo pi = { .ipi6_ifindex = oif };
-      if (d->src_addr.len == 4) /* IPv4 source of a v4-mapped datagram */
-        {
-          pi.ipi6_addr.s6_addr[10] = pi.ipi6_addr.s6_addr[11] = 0xff;
-          memcpy (&pi.ipi6_addr.s6_addr[12], d->src_addr.data, 4);
-        }
-      else
-        memcpy (&pi.ipi6_addr, d->src_addr.data, 16);
-      cmsg_add (c, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof (pi));
-    }
+  add_pktinfo (fd, d, oif, c, who);
   if ((d->has_gso_size && d->gso_size) || sockopt_int (fd, SOL_UDP, UDP_SEGMENT, 0))
     {
       uint16_t gso = d->has_gso_size ? d->gso_size : 0;

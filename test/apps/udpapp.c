@@ -1,7 +1,7 @@
 /* udpapp: the application of the end-to-end tests; runs as a container's
  * init. Static, no libc name lookups.
  *
- *   udpapp -f 4|6 -m cork|more -s 100,100,3000 [-d ADDR] [-p RECVPORT] [-q SENDPORT] [-o OUTDIR]
+ *   udpapp -f 4|6 -m cork|more -s 100,100,3000 [-d ADDR] [-p RECVPORT] [-q SENDPORT] [-o OUTDIR] [-R]
  *
  * Forks a receiver bound to ADDR:RECVPORT, then corks one datagram on a
  * sender bound to SENDPORT: with UDP_CORK (-m cork) or with MSG_MORE on every
@@ -10,7 +10,9 @@
  * uncorks (or sends an empty last write without MSG_MORE) and waits for the
  * receiver, which writes OUTDIR/recv.bin (the first datagram) and
  * OUTDIR/recv.meta ("count=N len=L sport=P") after 1 s of silence. Finally
- * OUTDIR/done. Every sleep and read retries on EINTR (CRIU restores
+ * OUTDIR/done. With -R there is no local receiver: the datagram goes to
+ * ADDR:RECVPORT somewhere else (e.g. udprecv in another container), and
+ * OUTDIR/done comes right after the uncork. Every sleep and read retries on EINTR (CRIU restores
  * interrupted syscalls that way). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -140,14 +142,14 @@ int
 main (int argc, char **argv)
 {
   const char *mode = "cork", *sizes = "100", *addr = NULL;
-  int family = 4, rport = 9000, sport = 9001, opt, fd, one = 1, zero = 0, null;
+  int family = 4, rport = 9000, sport = 9001, opt, fd, one = 1, zero = 0, null, local_recv = 1;
   struct sockaddr_storage dst;
   unsigned char *payload = NULL;
   size_t total = 0;
   socklen_t dl;
-  pid_t child;
+  pid_t child = -1;
 
-  while ((opt = getopt (argc, argv, "f:m:s:d:p:q:o:")) != -1)
+  while ((opt = getopt (argc, argv, "f:m:s:d:p:q:o:R")) != -1)
     switch (opt)
       {
       case 'f': family = atoi (optarg); break;
@@ -157,6 +159,7 @@ main (int argc, char **argv)
       case 'p': rport = atoi (optarg); break;
       case 'q': sport = atoi (optarg); break;
       case 'o': out = optarg; break;
+      case 'R': local_recv = 0; break;
       default: return 2;
       }
   if (addr == NULL)
@@ -177,13 +180,16 @@ main (int argc, char **argv)
       }
   }
 
-  fd = bound_socket (family, addr, rport);
-  child = fork ();
-  if (child < 0)
-    die ("fork");
-  if (child == 0)
-    return receiver (fd);
-  close (fd);
+  if (local_recv)
+    {
+      fd = bound_socket (family, addr, rport);
+      child = fork ();
+      if (child < 0)
+        die ("fork");
+      if (child == 0)
+        return receiver (fd);
+      close (fd);
+    }
 
   fd = bound_socket (family, family == 4 ? "0.0.0.0" : "::", sport);
   dl = make_addr (family, addr, rport, &dst);
@@ -216,7 +222,7 @@ main (int argc, char **argv)
     }
   else if (sendto (fd, "", 0, 0, (struct sockaddr *) &dst, dl) < 0)
     die ("last sendto");
-  while (waitpid (child, NULL, 0) < 0 && errno == EINTR)
+  while (child > 0 && waitpid (child, NULL, 0) < 0 && errno == EINTR)
     ;
   write_file ("done", "", 0);
   return 0;
