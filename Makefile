@@ -42,7 +42,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall 
 # User-space sources, one file per step of the data path.
 COMMON_SRC := src/error.c src/log.c src/util.c src/state.c src/image.c src/sha256.c src/archive.c src/show.c $(BUILD)/udpcork.pb-c.c
 KERNEL_SRC := src/container.c src/bpfobj.c src/discover.c src/capture.c src/reinject.c src/journal.c \
-              src/putback.c src/runtime.c src/prestop.c src/poststart.c src/hookmain.c
+              src/rxsave.c src/rxinject.c src/putback.c src/runtime.c src/prestop.c src/poststart.c src/hookmain.c
 BPF_SRC    := bpf/udpcork.bpf.c
 SKELS      := $(BUILD)/udpcork.skel.h
 
@@ -50,7 +50,7 @@ COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(COMMON_SRC)))
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(KERNEL_SRC)))
 
 BINS := $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(BUILD)/udpcork
-TEST_APPS := $(BUILD)/test/udpapp $(BUILD)/test/oddsock $(BUILD)/test/udprecv
+TEST_APPS := $(BUILD)/test/udpapp $(BUILD)/test/oddsock $(BUILD)/test/udprecv $(BUILD)/test/rxq
 UNIT_TESTS := $(BUILD)/test/unit-state $(BUILD)/test/unit-image
 
 .PHONY: all clean install uninstall unit check demo testapps test-progs

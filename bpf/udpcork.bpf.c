@@ -106,6 +106,11 @@ udpcork_iter (struct bpf_iter__udp *ctx)
       rec.fl_dport = bpf_ntohs (BPF_CORE_READ (inet, cork.fl.u.ip4.uli.ports.dport));
     }
 
+  rec.rx_qlen = BPF_CORE_READ (sk, sk_receive_queue.qlen) + BPF_CORE_READ (up, reader_queue.qlen);
+  rec.rmem = BPF_CORE_READ (sk, sk_backlog.rmem_alloc.counter);
+  rec.sk_err = BPF_CORE_READ (sk, sk_err);
+  rec.peek_off = BPF_CORE_READ (sk, sk_peek_off);
+
   if (rec.pending)
     {
       struct ip_options *opt;

@@ -45,6 +45,11 @@ struct uc_sock_rec
   __u8 pad;
   __u64 cork_transmit_time;
   __u8 cork_opt[40];
+  /* Receive side. */
+  __u32 rx_qlen;  /* unread datagrams: reader_queue + sk_receive_queue */
+  __u32 rmem;     /* sk_rmem_alloc */
+  __s32 sk_err;   /* pending socket error (a peek would return and clear it) */
+  __s32 peek_off; /* SO_PEEK_OFF */
 };
 
 /* One capture slot per target socket, filled by the netfilter program with

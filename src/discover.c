@@ -157,13 +157,13 @@ uc_discover (struct uc_bpf *b, const struct uc_container *c, struct uc_target **
 
   for (i = 0; ret == 0 && i < s.n; i++)
     {
-      if (! uc_sock_is_corked (&s.t[i].rec))
+      if (! uc_sock_is_corked (&s.t[i].rec) && ! uc_sock_has_rx (&s.t[i].rec))
         continue;
       if (s.t[i].n_refs == 0)
         {
           char a[UC_ADDRSTRLEN];
-          uc_warn ("corked UDP socket inode %llu (%s) is not held by any process of container pid %d: "
-                   "left alone",
+          uc_warn ("UDP socket inode %llu (%s) with pending or unread data is not held by any process of container "
+                   "pid %d: left alone",
                    (unsigned long long) s.t[i].rec.ino,
                    uc_addr_str (s.t[i].rec.family, s.t[i].rec.laddr, s.t[i].rec.lport, a, sizeof (a)), c->init);
           continue;

@@ -23,10 +23,17 @@ uc_sock_is_corked (const struct uc_sock_rec *r)
   return r->pending != 0 || (r->flags & UC_F_CORK);
 }
 
+/* True if the socket has unread datagrams. */
+static inline int
+uc_sock_has_rx (const struct uc_sock_rec *r)
+{
+  return r->rx_qlen != 0;
+}
+
 /* The caller must be in the container's network namespace. Returns every
- * corked socket owned by a process of the container (sorted by owner).
- * Corked sockets of the netns that no container process holds are logged
- * and left alone. */
+ * socket owned by a process of the container that is corked or has unread
+ * datagrams (sorted by inode). Such sockets of the netns that no container
+ * process holds are logged and left alone. */
 int uc_discover (struct uc_bpf *b, const struct uc_container *c, struct uc_target **out, size_t *n,
                  uc_error_t *err);
 

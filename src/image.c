@@ -68,18 +68,27 @@ write_entry (int fd, const ProtobufCMessage *msg, size_t k, uc_error_t *err)
 }
 
 static int
-write_contents (int fd, UcHead *head, UcDgram *const *dgrams, size_t n, uc_error_t *err)
+write_list (int fd, void *const *msgs, size_t n, size_t *k, uc_error_t *err)
+{
+  for (size_t i = 0; i < n; i++)
+    if (write_entry (fd, (const ProtobufCMessage *) msgs[i], (*k)++, err) < 0)
+      return -1;
+  return 0;
+}
+
+static int
+write_contents (int fd, const struct uc_image *img, uc_error_t *err)
 {
   uint8_t hdr[8];
-  size_t i;
+  size_t k = 1;
 
   put_u32le (hdr, UC_IMG_MAGIC);
   put_u32le (hdr + 4, UC_IMG_VERSION);
-  if (write_all (fd, hdr, sizeof (hdr), err) < 0 || write_entry (fd, &head->base, 0, err) < 0)
+  if (write_all (fd, hdr, sizeof (hdr), err) < 0 || write_entry (fd, &img->head->base, 0, err) < 0
+      || write_list (fd, (void *const *) img->dgrams, img->n_dgrams, &k, err) < 0
+      || write_list (fd, (void *const *) img->rxsocks, img->n_rxsocks, &k, err) < 0
+      || write_list (fd, (void *const *) img->rxdgrams, img->n_rxdgrams, &k, err) < 0)
     return -1;
-  for (i = 0; i < n; i++)
-    if (write_entry (fd, &dgrams[i]->base, i + 1, err) < 0)
-      return -1;
   if (fsync (fd) < 0)
     return uc_make_error (err, errno, "fsync");
   return 0;
@@ -99,7 +108,7 @@ fsync_dir (int dirfd, uc_error_t *err)
 }
 
 static int
-write_tmp (int dirfd, const char *tmp, UcHead *head, UcDgram *const *dgrams, size_t n, uc_error_t *err)
+write_tmp (int dirfd, const char *tmp, const struct uc_image *img, uc_error_t *err)
 {
   int fd, ret;
 
@@ -108,7 +117,7 @@ write_tmp (int dirfd, const char *tmp, UcHead *head, UcDgram *const *dgrams, siz
     return uc_make_error (err, errno, "create");
   ret = fchmod (fd, 0600) < 0 ? uc_make_error (err, errno, "fchmod") : 0;
   if (ret == 0)
-    ret = write_contents (fd, head, dgrams, n, err);
+    ret = write_contents (fd, img, err);
   if (close (fd) < 0 && ret == 0)
     ret = uc_make_error (err, errno, "close");
   return ret;
@@ -117,16 +126,27 @@ write_tmp (int dirfd, const char *tmp, UcHead *head, UcDgram *const *dgrams, siz
 int
 uc_image_write (int dirfd, const char *name, UcHead *head, UcDgram *const *dgrams, size_t n, uc_error_t *err)
 {
+  struct uc_image img = { .head = head, .n_dgrams = n, .dgrams = (UcDgram **) dgrams };
+  return uc_image_write_all (dirfd, name, &img, err);
+}
+
+int
+uc_image_write_all (int dirfd, const char *name, struct uc_image *img, uc_error_t *err)
+{
+  UcHead *head = img->head;
   char *tmp = NULL;
   int ret;
 
-  if (n > UINT32_MAX)
-    return uc_make_error (err, 0, "write image `%s`: too many datagrams (%zu)", name, n);
+  if (img->n_dgrams > UINT32_MAX || img->n_rxsocks > UINT32_MAX || img->n_rxdgrams > UINT32_MAX)
+    return uc_make_error (err, 0, "write image `%s`: too many entries", name);
   if (asprintf (&tmp, "%s.tmp", name) < 0)
     return uc_make_error (err, errno, "write image `%s`", name);
   head->version = UC_IMG_VERSION;
-  head->n_dgrams = (uint32_t) n;
-  ret = write_tmp (dirfd, tmp, head, dgrams, n, err);
+  head->n_dgrams = (uint32_t) img->n_dgrams;
+  head->has_n_rxsocks = head->has_n_rxdgrams = img->n_rxsocks > 0;
+  head->n_rxsocks = (uint32_t) img->n_rxsocks;
+  head->n_rxdgrams = (uint32_t) img->n_rxdgrams;
+  ret = write_tmp (dirfd, tmp, img, err);
   if (ret == 0 && renameat (dirfd, tmp, dirfd, name) < 0)
     ret = uc_make_error (err, errno, "rename to `%s`", name);
   if (ret < 0)
@@ -150,27 +170,31 @@ struct cursor
 
 #define ENTRY_NAME_LEN 96
 
-/* "entry 0 (head)" or "entry K (dgram K of N)", for messages. */
 static const char *
-entry_name (size_t k, size_t n, char *buf, size_t len)
+entry_name_of (size_t k, const char *what, size_t i, size_t n, char *buf, size_t len)
 {
   if (k == 0)
     snprintf (buf, len, "entry 0 (head)");
   else
-    snprintf (buf, len, "entry %zu (dgram %zu of %zu)", k, k, n);
+    snprintf (buf, len, "entry %zu (%s %zu of %zu)", k, what, i, n);
   return buf;
+}
+
+/* "entry 0 (head)" or "entry K (dgram I of N)", for messages. */
+static const char *
+entry_name (size_t k, size_t n, char *buf, size_t len)
+{
+  return entry_name_of (k, "dgram", k, n, buf, len);
 }
 
 /* Next entry K of N dgrams (K = 0: the head): its bytes in *DATA and *SIZE;
  * advances C. */
 static int
-next_entry (struct cursor *c, size_t k, size_t n, const uint8_t **data, size_t *size, uc_error_t *err)
+next_entry_named (struct cursor *c, const char *name, const uint8_t **data, size_t *size, uc_error_t *err)
 {
   size_t start = c->off, left = c->len - c->off;
-  char name[ENTRY_NAME_LEN];
   uint32_t s;
 
-  entry_name (k, n, name, sizeof (name));
   if (left == 0)
     return uc_make_error (err, 0, "truncated at byte offset %zu: %s is missing", start, name);
   if (left < 4)
@@ -186,6 +210,13 @@ next_entry (struct cursor *c, size_t k, size_t n, const uint8_t **data, size_t *
   *size = s;
   c->off = start + 4 + s;
   return 0;
+}
+
+static int
+next_entry (struct cursor *c, size_t k, size_t n, const uint8_t **data, size_t *size, uc_error_t *err)
+{
+  char name[ENTRY_NAME_LEN];
+  return next_entry_named (c, entry_name (k, n, name, sizeof (name)), data, size, err);
 }
 
 static int
@@ -247,9 +278,11 @@ read_head (struct cursor *c, struct uc_image *img, uc_error_t *err)
                           UC_IMG_VERSION);
   /* Every entry takes at least 5 bytes: refuse counts the file cannot hold
    * before allocating for them. */
-  if (img->head->n_dgrams > (c->len - c->off) / 5)
-    return uc_make_error (err, 0, "truncated: head declares %" PRIu32 " dgrams but only %zu bytes follow at offset %zu",
-                          img->head->n_dgrams, c->len - c->off, c->off);
+  if ((uint64_t) img->head->n_dgrams + img->head->n_rxsocks + img->head->n_rxdgrams > (c->len - c->off) / 5)
+    return uc_make_error (err, 0,
+                          "truncated: head declares %" PRIu32 " dgrams, %" PRIu32 " rxsocks and %" PRIu32
+                          " rxdgrams but only %zu bytes follow at offset %zu",
+                          img->head->n_dgrams, img->head->n_rxsocks, img->head->n_rxdgrams, c->len - c->off, c->off);
   return 0;
 }
 
@@ -277,9 +310,84 @@ read_dgrams (struct cursor *c, struct uc_image *img, uc_error_t *err)
       if (check_dgram (img->dgrams[i], i + 1, err) < 0)
         return -1;
     }
+  return 0;
+}
+
+/* N entries of type DESC after entry FIRST-1: into *OUT, counted in *DONE. */
+static int
+read_list (struct cursor *c, const ProtobufCMessageDescriptor *desc, const char *what, size_t first, size_t n,
+           void ***out, size_t *done, uc_error_t *err)
+{
+  *out = calloc (n ? n : 1, sizeof (void *));
+  if (*out == NULL)
+    return uc_make_error (err, errno, "allocate %zu %ss", n, what);
+  for (size_t i = 0; i < n; i++)
+    {
+      char name[ENTRY_NAME_LEN];
+      const uint8_t *data;
+      size_t size, at = c->off;
+
+      entry_name_of (first + i, what, i + 1, n, name, sizeof (name));
+      if (next_entry_named (c, name, &data, &size, err) < 0)
+        return -1;
+      (*out)[i] = protobuf_c_message_unpack (desc, NULL, size, data);
+      if ((*out)[i] == NULL)
+        return uc_make_error (err, 0, "corrupt %s at byte offset %zu", name, at);
+      *done = i + 1;
+    }
+  return 0;
+}
+
+/* Receive queues: addresses of the right size, datagrams pointing at
+ * their socket, per-socket counts that add up. */
+static int
+check_rx (const struct uc_image *img, uc_error_t *err)
+{
+  size_t i, *count = calloc (img->n_rxsocks + 1, sizeof (size_t));
+  int ret = 0;
+
+  if (count == NULL)
+    return uc_make_error (err, errno, "check receive queues");
+  for (i = 0; ret == 0 && i < img->n_rxsocks; i++)
+    if ((img->rxsocks[i]->family != AF_INET && img->rxsocks[i]->family != AF_INET6)
+        || ! addr_len_ok (img->rxsocks[i]->family, img->rxsocks[i]->local_addr.len))
+      ret = uc_make_error (err, 0, "rxsock %zu: bad family or local address", i);
+  for (i = 0; ret == 0 && i < img->n_rxdgrams; i++)
+    {
+      const UcRxdgram *r = img->rxdgrams[i];
+      if (r->sock >= img->n_rxsocks)
+        ret = uc_make_error (err, 0, "rxdgram %zu: socket index %" PRIu32 " out of range", i, r->sock);
+      else if ((r->src_addr.len != 4 && r->src_addr.len != 16)
+               || (r->has_dst_addr && r->dst_addr.len != r->src_addr.len))
+        ret = uc_make_error (err, 0, "rxdgram %zu: bad address length", i);
+      else
+        count[r->sock]++;
+    }
+  for (i = 0; ret == 0 && i < img->n_rxsocks; i++)
+    if (count[i] != img->rxsocks[i]->n_dgrams)
+      ret = uc_make_error (err, 0, "rxsock %zu declares %" PRIu32 " datagrams, the image holds %zu", i,
+                           img->rxsocks[i]->n_dgrams, count[i]);
+  free (count);
+  return ret;
+}
+
+static int
+read_rx (struct cursor *c, struct uc_image *img, uc_error_t *err)
+{
+  size_t first = 1 + img->n_dgrams;
+
+  if (read_list (c, &uc_rxsock__descriptor, "rxsock", first, img->head->n_rxsocks, (void ***) &img->rxsocks,
+                 &img->n_rxsocks, err)
+          < 0
+      || read_list (c, &uc_rxdgram__descriptor, "rxdgram", first + img->head->n_rxsocks, img->head->n_rxdgrams,
+                    (void ***) &img->rxdgrams, &img->n_rxdgrams, err)
+             < 0
+      || check_rx (img, err) < 0)
+    return -1;
   if (c->off != c->len)
     return uc_make_error (err, 0, "%zu bytes of trailing data at byte offset %zu (more entries than the %zu declared?)",
-                          c->len - c->off, c->off, n);
+                          c->len - c->off, c->off,
+                          (size_t) img->head->n_dgrams + img->head->n_rxsocks + img->head->n_rxdgrams);
   return 0;
 }
 
@@ -318,6 +426,8 @@ uc_image_parse (const void *data, size_t len, const char *name, struct uc_image 
     ret = read_head (&c, img, err);
   if (ret == 0)
     ret = read_dgrams (&c, img, err);
+  if (ret == 0)
+    ret = read_rx (&c, img, err);
   if (ret < 0)
     {
       uc_image_free (img);
@@ -351,6 +461,12 @@ uc_image_free (struct uc_image *img)
   for (i = 0; i < img->n_dgrams; i++)
     uc_dgram__free_unpacked (img->dgrams[i], NULL);
   free (img->dgrams);
+  for (i = 0; i < img->n_rxsocks; i++)
+    uc_rxsock__free_unpacked (img->rxsocks[i], NULL);
+  free (img->rxsocks);
+  for (i = 0; i < img->n_rxdgrams; i++)
+    uc_rxdgram__free_unpacked (img->rxdgrams[i], NULL);
+  free (img->rxdgrams);
   if (img->head)
     uc_head__free_unpacked (img->head, NULL);
   memset (img, 0, sizeof (*img));
@@ -420,6 +536,18 @@ print_table (FILE *out, const struct uc_image *img)
       opt_int (tos, sizeof (tos), d->has_tos, d->tos);
       fprintf (out, "%-7" PRIu32 " %-4" PRIu32 " %-6s %-24s %-24s %-8s %6zu %4s %4s %.12s\n", d->pid, d->fd, v.family,
                v.local, v.dest, v.mode, d->payload.len, ttl, tos, v.sha);
+    }
+  if (img->n_rxsocks == 0)
+    return 0;
+  fprintf (out, "\nReceive queues:\n%-7s %-4s %-6s %-24s %9s %9s\n", "PID", "FD", "FAMILY", "LOCAL", "DATAGRAMS",
+           "BYTES");
+  for (i = 0; i < img->n_rxsocks; i++)
+    {
+      const UcRxsock *r = img->rxsocks[i];
+      char local[UC_ADDRSTRLEN];
+      fprintf (out, "%-7" PRIu32 " %-4" PRIu32 " %-6s %-24s %9" PRIu32 " %9" PRIu64 "\n", r->pid, r->fd,
+               r->family == AF_INET6 ? "inet6" : "inet", bin_addr (&r->local_addr, r->local_port, local),
+               r->n_dgrams, r->bytes);
     }
   return 0;
 }
@@ -491,6 +619,28 @@ print_json (FILE *out, const struct uc_image *img, uc_error_t *err)
   yajl_gen_array_open (g);
   for (i = 0; i < img->n_dgrams; i++)
     gen_dgram (g, img->dgrams[i]);
+  yajl_gen_array_close (g);
+  gen_str (g, "rxqueues");
+  yajl_gen_array_open (g);
+  for (i = 0; i < img->n_rxsocks; i++)
+    {
+      const UcRxsock *r = img->rxsocks[i];
+      char local[UC_ADDRSTRLEN];
+      yajl_gen_map_open (g);
+      gen_str (g, "pid");
+      yajl_gen_integer (g, r->pid);
+      gen_str (g, "fd");
+      yajl_gen_integer (g, r->fd);
+      gen_str (g, "family");
+      gen_str (g, r->family == AF_INET6 ? "inet6" : "inet");
+      gen_str (g, "local");
+      gen_str (g, bin_addr (&r->local_addr, r->local_port, local));
+      gen_str (g, "datagrams");
+      yajl_gen_integer (g, r->n_dgrams);
+      gen_str (g, "bytes");
+      yajl_gen_integer (g, (long long) r->bytes);
+      yajl_gen_map_close (g);
+    }
   yajl_gen_array_close (g);
   if (yajl_gen_map_close (g) != yajl_gen_status_ok || yajl_gen_get_buf (g, &buf, &len) != yajl_gen_status_ok)
     ret = uc_make_error (err, 0, "generate JSON");

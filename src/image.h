@@ -23,6 +23,10 @@ struct uc_image
   UcHead *head;
   size_t n_dgrams;
   UcDgram **dgrams;
+  size_t n_rxsocks;
+  UcRxsock **rxsocks;
+  size_t n_rxdgrams;
+  UcRxdgram **rxdgrams;
 };
 
 /* Write NAME in DIRFD (AT_FDCWD allowed) atomically, mode 0600, through
@@ -30,6 +34,8 @@ struct uc_image
  * head->version = UC_IMG_VERSION and head->n_dgrams = N.  On failure the tmp
  * file is removed and the error names the file. */
 int uc_image_write (int dirfd, const char *name, UcHead *head, UcDgram *const *dgrams, size_t n, uc_error_t *err);
+/* The same with receive queues: IMG->head's counts are set from IMG. */
+int uc_image_write_all (int dirfd, const char *name, struct uc_image *img, uc_error_t *err);
 
 /* Read and validate NAME in DIRFD.  Returns 0 and fills *IMG (free with
  * uc_image_free), or -1 with *ERR; (*err)->status is ENOENT if the file does

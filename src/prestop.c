@@ -15,6 +15,7 @@
 #include "putback.h"
 #include "reinject.h"
 #include "runtime.h"
+#include "rxsave.h"
 #include <sys/stat.h>
 #include "util.h"
 
@@ -22,9 +23,11 @@ struct run
 {
   struct uc_container c;
   struct uc_bpf b;
-  struct uc_target *t;
-  struct uc_work *w;
+  struct uc_target *t; /* corked or with unread datagrams */
   size_t n;
+  struct uc_work *w;   /* the corked ones */
+  size_t n_w;
+  struct uc_image rx;  /* saved receive queues */
 };
 
 static void
@@ -32,13 +35,14 @@ run_free (struct run *r)
 {
   if (r->w)
     {
-      uc_work_close (r->w, r->n);
-      for (size_t i = 0; i < r->n; i++)
+      uc_work_close (r->w, r->n_w);
+      for (size_t i = 0; i < r->n_w; i++)
         if (r->w[i].dg)
           protobuf_c_message_free_unpacked (&r->w[i].dg->base, NULL);
     }
   free (r->w);
   free (r->t);
+  uc_image_free (&r->rx);
   uc_bpf_close (&r->b);
   uc_container_close (&r->c);
 }
@@ -46,20 +50,24 @@ run_free (struct run *r)
 static int
 save_image (int dirfd, const struct uc_state *st, struct run *r, uc_error_t *err)
 {
-  UcDgram **v = calloc (r->n, sizeof (*v));
+  UcDgram **v = calloc (r->n_w + 1, sizeof (*v));
   UcHead head = UC_HEAD__INIT;
+  struct uc_image img = r->rx;
   int ret;
 
   if (v == NULL)
     return uc_make_error (err, ENOMEM, "image");
-  for (size_t i = 0; i < r->n; i++)
+  for (size_t i = 0; i < r->n_w; i++)
     v[i] = r->w[i].dg;
   head.container_id = st->id;
   head.tool_version = (char *) UDPCORK_VERSION;
   head.has_created_ns = head.has_root_pid = 1;
   head.created_ns = uc_realtime_ns ();
   head.root_pid = st->pid;
-  ret = uc_image_write (dirfd, UC_IMG_NAME, &head, v, r->n, err);
+  img.head = &head;
+  img.dgrams = v;
+  img.n_dgrams = r->n_w;
+  ret = uc_image_write_all (dirfd, UC_IMG_NAME, &img, err);
   free (v);
   return ret;
 }
@@ -119,11 +127,15 @@ capture (const struct uc_state *st, int dirfd, const char *id, uc_error_t *err)
     goto out;
   if (r.n == 0)
     {
-      uc_info ("container pid %d: no corked UDP socket (%zu processes, %lld ms)", st->pid, r.c.n_procs,
-               (long long) ((uc_now_ns () - t0) / 1000000));
+      uc_info ("container pid %d: no corked UDP socket, no unread datagrams (%zu processes, %lld ms)", st->pid,
+               r.c.n_procs, (long long) ((uc_now_ns () - t0) / 1000000));
       ret = 0;
       goto out;
     }
+  /* Receive queues first: peeking changes nothing, so a failure there
+   * leaves every socket untouched. */
+  if (uc_rx_save (r.t, r.n, &r.rx, err) < 0)
+    goto out;
   r.w = calloc (r.n, sizeof (*r.w));
   if (r.w == NULL)
     {
@@ -131,13 +143,14 @@ capture (const struct uc_state *st, int dirfd, const char *id, uc_error_t *err)
       goto out;
     }
   for (i = 0; i < r.n; i++)
-    r.w[i] = (struct uc_work) { .t = &r.t[i], .fd = -1 };
-  if (uc_work_open (r.w, r.n, err) < 0 || uc_capture_all (&r.b, r.w, r.n, err) < 0)
+    if (uc_sock_is_corked (&r.t[i].rec))
+      r.w[r.n_w++] = (struct uc_work) { .t = &r.t[i], .fd = -1 };
+  if (uc_work_open (r.w, r.n_w, err) < 0 || uc_capture_all (&r.b, r.w, r.n_w, err) < 0)
     goto out;
 
   if (save_image (dirfd, st, &r, err) < 0 || uc_journal_write (dirfd, UC_JOURNAL_CAPTURED, id, err) < 0)
     {
-      size_t lost = uc_capture_rollback (r.w, r.n);
+      size_t lost = uc_capture_rollback (r.w, r.n_w);
       if (lost)
         uc_error_wrap (err, "image not saved and %zu sockets could not be given their datagram back", lost);
       else
@@ -147,13 +160,13 @@ capture (const struct uc_state *st, int dirfd, const char *id, uc_error_t *err)
         }
       goto out;
     }
-  for (i = 0; i < r.n; i++)
+  for (i = 0; i < r.n_w; i++)
     {
       log_captured (&r.w[i]);
       bytes += r.w[i].dg->payload.len;
     }
-  uc_info ("container pid %d: saved %zu corked sockets, %zu bytes, in %lld ms", st->pid, r.n, bytes,
-           (long long) ((uc_now_ns () - t0) / 1000000));
+  uc_info ("container pid %d: saved %zu corked sockets, %zu bytes, and %zu unread datagrams of %zu sockets, in %lld ms",
+           st->pid, r.n_w, bytes, r.rx.n_rxdgrams, r.rx.n_rxsocks, (long long) ((uc_now_ns () - t0) / 1000000));
   ret = 0;
 out:
   run_free (&r);

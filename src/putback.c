@@ -9,6 +9,7 @@
 #include "bpfobj.h"
 #include "log.h"
 #include "reinject.h"
+#include "rxinject.h"
 #include "util.h"
 
 static const char *
@@ -91,10 +92,10 @@ uc_put_back (const struct uc_container *c, const struct uc_image *img, bool orig
   unsigned long long *ino;
   int ret = 0;
 
-  stats->sockets = stats->bytes = 0;
-  if (img->n_dgrams == 0)
+  stats->sockets = stats->bytes = stats->rx_dgrams = 0;
+  if (img->n_dgrams == 0 && (originals || img->n_rxsocks == 0))
     return 0;
-  ino = calloc (img->n_dgrams, sizeof (*ino));
+  ino = calloc (img->n_dgrams + 1, sizeof (*ino));
   if (ino == NULL)
     return uc_make_error (err, ENOMEM, "put back");
   if (uc_container_enter_netns (c, err) < 0)
@@ -126,8 +127,16 @@ uc_put_back (const struct uc_container *c, const struct uc_image *img, bool orig
       uc_info ("socket %s: %zu bytes pending again for %s (%s)", who, d->payload.len,
                uc_dgram_dst_str (d, dst, sizeof (dst)), uc_dgram_mode_str (d));
     }
-  if (ret == 0)
+  if (ret == 0 && img->n_dgrams)
     ret = verify (img, ino, err);
   free (ino);
+  if (ret == 0 && ! originals && img->n_rxsocks)
+    {
+      struct uc_bpf b;
+      ret = uc_bpf_open (&b, false, err);
+      if (ret == 0)
+        ret = uc_rx_put_back (&b, c, img, &stats->rx_dgrams, err);
+      uc_bpf_close (&b);
+    }
   return ret;
 }

@@ -284,6 +284,13 @@ uc_reinject (int fd, const UcDgram *d, const char *who, uc_error_t *err)
 int
 uc_check_identity (int fd, const UcDgram *d, uc_error_t *err)
 {
+  return uc_check_identity_of (fd, d->family, d->protocol, &d->local_addr, d->local_port, err);
+}
+
+int
+uc_check_identity_of (int fd, uint32_t family, uint32_t protocol, const ProtobufCBinaryData *local_addr,
+                      uint32_t local_port, uc_error_t *err)
+{
   struct sockaddr_storage ss;
   socklen_t l = sizeof (ss);
   int type = sockopt_int (fd, SOL_SOCKET, SO_TYPE, -1);
@@ -292,9 +299,9 @@ uc_check_identity (int fd, const UcDgram *d, uc_error_t *err)
   const void *addr;
   unsigned port;
 
-  if (type != SOCK_DGRAM || dom != (int) d->family || proto != (int) d->protocol)
+  if (type != SOCK_DGRAM || dom != (int) family || proto != (int) protocol)
     return uc_make_error (err, 0, "not the saved socket (type %d domain %d protocol %d, expected datagram %u/%u)",
-                          type, dom, proto, d->family, d->protocol);
+                          type, dom, proto, family, protocol);
   if (getsockname (fd, (struct sockaddr *) &ss, &l) < 0)
     return uc_make_error (err, errno, "getsockname");
   if (dom == AF_INET)
@@ -307,12 +314,12 @@ uc_check_identity (int fd, const UcDgram *d, uc_error_t *err)
       addr = &((struct sockaddr_in6 *) &ss)->sin6_addr;
       port = ntohs (((struct sockaddr_in6 *) &ss)->sin6_port);
     }
-  if (port != d->local_port || d->local_addr.len != (dom == AF_INET ? 4u : 16u)
-      || memcmp (addr, d->local_addr.data, d->local_addr.len) != 0)
+  if (port != local_port || local_addr->len != (dom == AF_INET ? 4u : 16u)
+      || memcmp (addr, local_addr->data, local_addr->len) != 0)
     {
       char a[UC_ADDRSTRLEN], b[UC_ADDRSTRLEN];
       return uc_make_error (err, 0, "not the saved socket: bound to %s, saved %s", uc_addr_str (dom, addr, port, a, sizeof (a)),
-                            uc_addr_str (dom, d->local_addr.data, d->local_port, b, sizeof (b)));
+                            uc_addr_str (dom, local_addr->data, local_port, b, sizeof (b)));
     }
   return 0;
 }

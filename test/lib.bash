@@ -132,3 +132,11 @@ ct_host_network() {
 	# drop the now-empty object left behind: {  },
 	sed -i -z 's/{[[:space:]]*},\?[[:space:]]*{[[:space:]]*"type"/{\n"type"/g' "$(ct_dir "$1")/config.json"
 }
+
+# ct_app NAME PROG ARG...: a bundle whose init is build/test/PROG.
+ct_app() {
+	local name=$1 prog=$2
+	shift 2
+	ct_create "$name" "/$prog" "$@"
+	cp "$UC_BUILD/test/$prog" "$(ct_dir "$name")/rootfs/$prog"
+}

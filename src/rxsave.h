@@ -1,0 +1,16 @@
+/* Receive queues, dump side: the unread datagrams of a socket, read with
+ * MSG_PEEK through udpcork's own fd (the application can still read them:
+ * after a failed dump, with --leave-running), with their source address and
+ * port, the address they were sent to, TTL and TOS. */
+#ifndef UDPCORK_RXSAVE_H
+#define UDPCORK_RXSAVE_H
+
+#include "discover.h"
+#include "image.h"
+
+/* Save the receive queue of every target of T with unread datagrams into
+ * IMG's rxsocks/rxdgrams. Nothing is consumed; the socket options touched
+ * (SO_PEEK_OFF, receive cmsg options) are put back as they were. */
+int uc_rx_save (struct uc_target *t, size_t n, struct uc_image *img, uc_error_t *err);
+
+#endif
