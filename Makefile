@@ -40,9 +40,9 @@ LDLIBS  += $(PKG_LIBS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Wno-unused-function
 
 # User-space sources, one file per step of the data path.
-COMMON_SRC := src/error.c src/log.c src/util.c src/state.c src/image.c src/sha256.c src/archive.c src/show.c $(BUILD)/udpcork.pb-c.c
+COMMON_SRC := src/error.c src/log.c src/util.c src/state.c src/image.c src/sha256.c src/archive.c src/fault.c src/show.c $(BUILD)/udpcork.pb-c.c
 KERNEL_SRC := src/container.c src/bpfobj.c src/discover.c src/capture.c src/reinject.c src/journal.c \
-              src/rxsave.c src/rxinject.c src/putback.c src/runtime.c src/prestop.c src/poststart.c src/hookmain.c
+              src/rxsave.c src/rxinject.c src/putback.c src/recover.c src/recover_cli.c src/runtime.c src/prestop.c src/poststart.c src/hookmain.c
 BPF_SRC    := bpf/udpcork.bpf.c
 SKELS      := $(BUILD)/udpcork.skel.h
 
@@ -50,7 +50,7 @@ COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(COMMON_SRC)))
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(KERNEL_SRC)))
 
 BINS := $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(BUILD)/udpcork
-TEST_APPS := $(BUILD)/test/udpapp $(BUILD)/test/oddsock $(BUILD)/test/udprecv $(BUILD)/test/rxq
+TEST_APPS := $(BUILD)/test/udpapp $(BUILD)/test/oddsock $(BUILD)/test/udprecv $(BUILD)/test/rxq $(BUILD)/test/manysock $(BUILD)/test/fidelity
 UNIT_TESTS := $(BUILD)/test/unit-state $(BUILD)/test/unit-image
 
 .PHONY: all clean install uninstall unit check demo testapps test-progs
@@ -86,7 +86,7 @@ $(BUILD)/udpcork-prestop: $(BUILD)/obj/main-prestop.o $(KERNEL_OBJ) $(COMMON_OBJ
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/udpcork-poststart: $(BUILD)/obj/main-poststart.o $(KERNEL_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/udpcork: $(BUILD)/obj/main-udpcork.o $(COMMON_OBJ)
+$(BUILD)/udpcork: $(BUILD)/obj/main-udpcork.o $(KERNEL_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/main-%.o: hooks/%.c $(BUILD)/udpcork.pb-c.h $(wildcard src/*.h) | $(BUILD)/obj

@@ -292,7 +292,7 @@ out:
 }
 
 int
-uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_error_t *err)
+uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_persist_fn persist, void *ctx, uc_error_t *err)
 {
   struct uc_slot *slot = NULL;
   size_t i, armed = 0;
@@ -323,15 +323,26 @@ uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_error_t *err)
     goto out;
 
   for (i = 0; i < n && ret == 0; i++)
-    ret = capture_one (b, &w[i], slot, err);
+    {
+      ret = capture_one (b, &w[i], slot, err);
+      if (ret == 0 && persist)
+        ret = persist (ctx, w[i].dg, err);
+    }
 
 out:
   uc_bpf_detach_capture (b);
   for (i = 0; i < armed; i++)
     uc_bpf_disarm (b, w[i].cookie);
   free (slot);
-  if (ret < 0 && uc_capture_rollback (w, n) == 0)
-    uc_error_wrap (err, "capture aborted, every other socket has its datagram back");
+  if (ret < 0)
+    {
+      size_t lost = uc_capture_rollback (w, n);
+      if (lost)
+        uc_error_wrap (err, "capture aborted; %zu sockets could not be given their datagram back (they are in %s)",
+                       lost, persist ? "the capture log" : "memory only");
+      else
+        uc_error_wrap (err, "capture aborted, every other socket has its datagram back");
+    }
   return ret;
 }
 

@@ -29,10 +29,13 @@ struct uc_work
 int uc_work_open (struct uc_work *w, size_t n, uc_error_t *err);
 void uc_work_close (struct uc_work *w, size_t n);
 
-/* Capture every socket of W. The caller is in the container's netns. On
+/* Capture every socket of W; PERSIST saves each datagram as soon as it is
+ * out of the kernel. The caller is in the container's netns. On
  * failure every socket already taken is given its datagram back (so nothing
  * is lost and nothing was sent) and the error names the socket that failed. */
-int uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_error_t *err);
+typedef int (*uc_persist_fn) (void *ctx, const UcDgram *d, uc_error_t *err);
+int uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_persist_fn persist, void *ctx,
+                    uc_error_t *err);
 
 /* Give every taken socket of W its datagram back (rollback). Returns the
  * number of sockets that could not be restored (each one logged). */

@@ -659,3 +659,101 @@ uc_image_print (FILE *out, const struct uc_image *img, bool json, uc_error_t *er
     return uc_make_error (err, errno, "write output");
   return ret;
 }
+
+int
+uc_image_log_open (int dirfd, UcHead *head, struct uc_image_log *l, uc_error_t *err)
+{
+  uint8_t hdr[8];
+
+  l->dirfd = dirfd;
+  l->n = 0;
+  l->fd = openat (dirfd, UC_LOG_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (l->fd < 0)
+    return uc_make_error (err, errno, "create capture log `%s`", UC_LOG_NAME);
+  head->version = UC_IMG_VERSION;
+  head->n_dgrams = 0;
+  put_u32le (hdr, UC_IMG_MAGIC);
+  put_u32le (hdr + 4, UC_IMG_VERSION);
+  if (fchmod (l->fd, 0600) < 0 || write_all (l->fd, hdr, sizeof (hdr), err) < 0
+      || write_entry (l->fd, &head->base, 0, err) < 0 || fsync (l->fd) < 0 || fsync_dir (dirfd, err) < 0)
+    {
+      uc_make_error (err, errno, "write");
+      uc_image_log_close (l, true);
+      return uc_error_wrap (err, "capture log `%s`", UC_LOG_NAME);
+    }
+  return 0;
+}
+
+int
+uc_image_log_append (struct uc_image_log *l, const UcDgram *d, uc_error_t *err)
+{
+  if (write_entry (l->fd, &d->base, ++l->n, err) < 0)
+    return uc_error_wrap (err, "capture log `%s`", UC_LOG_NAME);
+  if (fdatasync (l->fd) < 0)
+    return uc_make_error (err, errno, "fsync capture log `%s`", UC_LOG_NAME);
+  return 0;
+}
+
+void
+uc_image_log_close (struct uc_image_log *l, bool remove)
+{
+  if (l->fd >= 0)
+    close (l->fd);
+  l->fd = -1;
+  if (remove)
+    unlinkat (l->dirfd, UC_LOG_NAME, 0);
+}
+
+int
+uc_image_read_log (int dirfd, struct uc_image *img, bool *torn, uc_error_t *err)
+{
+  struct cursor c = { 0 };
+  char *buf = NULL;
+  int ret;
+
+  memset (img, 0, sizeof (*img));
+  *torn = false;
+  if (load_file (dirfd, UC_LOG_NAME, &buf, &c.len, err) < 0)
+    return uc_error_wrap (err, "read capture log `%s`", UC_LOG_NAME);
+  c.buf = (const uint8_t *) buf;
+  ret = check_frame (&c, err);
+  if (ret == 0)
+    ret = read_head (&c, img, err);
+  while (ret == 0 && c.off < c.len)
+    {
+      const uint8_t *data;
+      size_t size, k = img->n_dgrams + 1;
+      UcDgram **nv;
+      uc_error_t e = NULL;
+
+      if (next_entry (&c, k, k, &data, &size, &e) < 0)
+        {
+          uc_error_release (&e); /* cut short by a kill: that socket was never uncorked... or was, see caller */
+          *torn = true;
+          break;
+        }
+      nv = realloc (img->dgrams, (img->n_dgrams + 1) * sizeof (*nv));
+      if (nv == NULL)
+        {
+          ret = uc_make_error (err, ENOMEM, "read capture log");
+          break;
+        }
+      img->dgrams = nv;
+      img->dgrams[img->n_dgrams] = uc_dgram__unpack (NULL, size, data);
+      if (img->dgrams[img->n_dgrams] == NULL)
+        {
+          ret = uc_make_error (err, 0, "corrupt entry %zu", k);
+          break;
+        }
+      img->n_dgrams++;
+      if ((ret = check_dgram (img->dgrams[img->n_dgrams - 1], k, err)) < 0)
+        break;
+    }
+  free (buf);
+  if (ret < 0)
+    {
+      uc_image_free (img);
+      return uc_error_wrap (err, "read capture log `%s`", UC_LOG_NAME);
+    }
+  return 0;
+}

@@ -43,6 +43,24 @@ int uc_image_write_all (int dirfd, const char *name, struct uc_image *img, uc_er
  * refused. */
 int uc_image_read (int dirfd, const char *name, struct uc_image *img, uc_error_t *err);
 
+/* The capture log, udpcork.capture: the same framing, written while
+ * datagrams are taken out of the kernel, one fsynced entry per socket, so
+ * that a killed udpcork-prestop leaves every datagram it took on disk. Its
+ * head has n_dgrams 0: the entries run to the end of the file. */
+#define UC_LOG_NAME "udpcork.capture"
+struct uc_image_log
+{
+  int dirfd, fd;
+  size_t n;
+};
+int uc_image_log_open (int dirfd, UcHead *head, struct uc_image_log *l, uc_error_t *err);
+int uc_image_log_append (struct uc_image_log *l, const UcDgram *d, uc_error_t *err);
+/* Close; and remove the file if REMOVE. */
+void uc_image_log_close (struct uc_image_log *l, bool remove);
+/* Read a capture log: its head and every complete entry; a last entry cut
+ * short by a kill is dropped (*TORN says so). */
+int uc_image_read_log (int dirfd, struct uc_image *img, bool *torn, uc_error_t *err);
+
 /* The same checks on an image already in memory (NAME is for messages). */
 int uc_image_parse (const void *data, size_t len, const char *name, struct uc_image *img, uc_error_t *err);
 

@@ -1,6 +1,7 @@
 /* udpcork-prestop: take pending datagrams out of a container's sockets
  * before CRIU dumps it; give them back once the dump is over. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include "journal.h"
 #include "log.h"
 #include "putback.h"
+#include "recover.h"
+#include "fault.h"
 #include "reinject.h"
 #include "runtime.h"
 #include "rxsave.h"
@@ -28,7 +31,17 @@ struct run
   struct uc_work *w;   /* the corked ones */
   size_t n_w;
   struct uc_image rx;  /* saved receive queues */
+  struct uc_image_log log;
+  bool log_open;
 };
+
+static int
+log_persist (void *ctx, const UcDgram *d, uc_error_t *err)
+{
+  int ret = uc_image_log_append (ctx, d, err);
+  uc_fault ("captured");
+  return ret;
+}
 
 static void
 run_free (struct run *r)
@@ -43,6 +56,8 @@ run_free (struct run *r)
   free (r->w);
   free (r->t);
   uc_image_free (&r->rx);
+  if (r->log_open)
+    uc_image_log_close (&r->log, false);
   uc_bpf_close (&r->b);
   uc_container_close (&r->c);
 }
@@ -91,6 +106,11 @@ check_earlier_dump (int dirfd, const char *id, uc_error_t *err)
   char old[UC_DUMP_ID_LEN];
   enum uc_journal j;
 
+  if (faccessat (dirfd, UC_LOG_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    return uc_make_error (err, 0, "the image directory holds %s: datagrams an earlier, killed udpcork-prestop took "
+                          "out of their sockets and nobody gave back: run `udpcork recover` (see udpcork(1)) or "
+                          "move it away, then retry",
+                          UC_LOG_NAME);
   if (uc_journal_read (dirfd, &j, old, err) < 0)
     return -1;
   if (j == UC_JOURNAL_NONE)
@@ -145,21 +165,54 @@ capture (const struct uc_state *st, int dirfd, const char *id, uc_error_t *err)
   for (i = 0; i < r.n; i++)
     if (uc_sock_is_corked (&r.t[i].rec))
       r.w[r.n_w++] = (struct uc_work) { .t = &r.t[i], .fd = -1 };
-  if (uc_work_open (r.w, r.n_w, err) < 0 || uc_capture_all (&r.b, r.w, r.n_w, err) < 0)
+  uc_fault ("discovered");
+  if (uc_work_open (r.w, r.n_w, err) < 0)
     goto out;
+  if (r.n_w > 0)
+    {
+      UcHead lh = UC_HEAD__INIT;
+      lh.container_id = st->id;
+      lh.dump_id = (char *) id;
+      if (uc_image_log_open (dirfd, &lh, &r.log, err) < 0)
+        goto out;
+      r.log_open = true;
+    }
+  if (uc_capture_all (&r.b, r.w, r.n_w, log_persist, &r.log, err) < 0)
+    {
+      /* every datagram taken went back to its socket (else the error says
+       * which did not, and the log keeps them) */
+      bool out = false;
+      for (i = 0; i < r.n_w; i++)
+        out |= r.w[i].taken && r.w[i].saved;
+      if (! out && r.log_open)
+        {
+          uc_image_log_close (&r.log, true);
+          r.log_open = false;
+        }
+      goto out;
+    }
 
-  if (save_image (dirfd, st, &r, err) < 0 || uc_journal_write (dirfd, UC_JOURNAL_CAPTURED, id, err) < 0)
+  if (save_image (dirfd, st, &r, err) < 0
+      || (uc_fault ("image-written"), uc_journal_write (dirfd, UC_JOURNAL_CAPTURED, id, err) < 0))
     {
       size_t lost = uc_capture_rollback (r.w, r.n_w);
       if (lost)
-        uc_error_wrap (err, "image not saved and %zu sockets could not be given their datagram back", lost);
+        uc_error_wrap (err, "image not saved and %zu sockets could not be given their datagram back (they are in %s)",
+                       lost, UC_LOG_NAME);
       else
         {
           uc_error_wrap (err, "image not saved; every socket has its datagram back");
           unlinkat (dirfd, UC_IMG_NAME, 0);
+          if (r.log_open)
+            uc_image_log_close (&r.log, true);
+          r.log_open = false;
         }
       goto out;
     }
+  uc_fault ("journal-written");
+  if (r.log_open)
+    uc_image_log_close (&r.log, true); /* the image and the journal say it all now */
+  r.log_open = false;
   for (i = 0; i < r.n_w; i++)
     {
       log_captured (&r.w[i]);
@@ -215,40 +268,16 @@ refuse_shared_netns (const struct uc_state *st, uc_error_t *err)
 static int
 give_back (const struct uc_state *st, int dirfd, const char *id, const char *why, uc_error_t *err)
 {
-  struct uc_image img = { 0 };
   struct uc_container c;
-  struct uc_putback_stats stats;
-  char jid[UC_DUMP_ID_LEN];
-  enum uc_journal j;
-  int64_t t0 = uc_now_ns ();
+  bool found = false;
   int ret;
 
-  if (uc_journal_read (dirfd, &j, jid, err) < 0)
-    return -1;
-  if (strcmp (jid, id) != 0)
-    j = UC_JOURNAL_NONE; /* an earlier dump's, or a restore's network-unlock */
-  if (j == UC_JOURNAL_NONE && st->action == UC_ACTION_POST_DUMP)
-    return refuse_shared_netns (st, err);
-  if (j != UC_JOURNAL_CAPTURED)
-    {
-      uc_debug ("%s: journal says `%s`: nothing to give back", why, uc_journal_str (j));
-      return 0;
-    }
-  if (uc_image_read (dirfd, UC_IMG_NAME, &img, err) < 0)
-    return uc_error_wrap (err, "%s: the datagrams are in the journal but the image is unreadable", why);
   ret = uc_container_open (st->pid, &c, err);
   if (ret == 0)
-    ret = uc_put_back (&c, &img, true, &stats, err);
-  if (ret == 0)
-    ret = uc_journal_write (dirfd, UC_JOURNAL_RETURNED, id, err);
-  if (ret == 0)
-    uc_info ("%s: gave %zu sockets their %zu pending bytes back in %lld ms", why, stats.sockets, stats.bytes,
-             (long long) ((uc_now_ns () - t0) / 1000000));
-  else
-    uc_error_wrap (err, "%s: giving the datagrams back to the dumped container failed (they stay in %s)", why,
-                   UC_IMG_NAME);
+    ret = uc_recover (&c, dirfd, id, why, &found, err);
   uc_container_close (&c);
-  uc_image_free (&img);
+  if (ret == 0 && ! found && st->action == UC_ACTION_POST_DUMP)
+    ret = refuse_shared_netns (st, err);
   return ret;
 }
 

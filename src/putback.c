@@ -1,6 +1,7 @@
 #include "putback.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 #include "bpfobj.h"
 #include "log.h"
+#include "fault.h"
 #include "reinject.h"
 #include "rxinject.h"
 #include "util.h"
@@ -47,41 +49,53 @@ open_saved (const struct uc_container *c, const UcDgram *d, bool originals, uc_e
   return fd;
 }
 
+static const struct uc_sock_rec *
+find_rec (const struct uc_sock_rec *recs, size_t n, unsigned long long ino)
+{
+  for (size_t k = 0; k < n; k++)
+    if (recs[k].ino == ino)
+      return &recs[k];
+  return NULL;
+}
+
+/* Does R hold exactly the pending state D describes? */
+static bool
+holds (const struct uc_sock_rec *r, const UcDgram *d)
+{
+  unsigned want_len = d->pending_family ? d->payload.len + 8 : 0;
+  bool want_cork = d->mode == UC_CORK_MODE__UC_CORK_SOCKOPT;
+
+  return r && r->pending == d->pending_family && r->len == want_len && ! (r->flags & UC_F_CORK) == ! want_cork;
+}
+
 /* One iterator pass: each socket holds exactly what was saved. */
 static int
-verify (const struct uc_image *img, const unsigned long long *ino, uc_error_t *err)
+verify (struct uc_bpf *b, const struct uc_image *img, const unsigned long long *ino, uc_error_t *err)
 {
   struct uc_sock_rec *recs = NULL;
-  struct uc_bpf b;
-  size_t n = 0, i, k;
+  size_t n = 0, i;
   int ret = 0;
 
-  if (uc_bpf_open (&b, false, err) < 0 || uc_bpf_iter_udp (&b, &recs, &n, err) < 0)
-    {
-      uc_bpf_close (&b);
-      return -1;
-    }
+  if (uc_bpf_iter_udp (b, &recs, &n, err) < 0)
+    return -1;
   for (i = 0; i < img->n_dgrams && ret == 0; i++)
     {
       const UcDgram *d = img->dgrams[i];
-      unsigned want_len = d->pending_family ? d->payload.len + 8 : 0;
-      bool want_cork = d->mode == UC_CORK_MODE__UC_CORK_SOCKOPT;
+      const struct uc_sock_rec *r = find_rec (recs, n, ino[i]);
       char who[160];
 
-      for (k = 0; k < n && recs[k].ino != ino[i]; k++)
-        ;
       dgram_str (d, who, sizeof (who));
-      if (k == n)
+      if (r == NULL)
         ret = uc_make_error (err, 0, "socket %s: not visible to the UDP iterator after re-injection", who);
-      else if (recs[k].pending != d->pending_family || recs[k].len != want_len
-               || ! (recs[k].flags & UC_F_CORK) != ! want_cork)
+      else if (! holds (r, d))
         ret = uc_make_error (err, 0,
-                             "socket %s: after re-injection pending=%u len=%u cork=%d, expected pending=%u len=%u cork=%d",
-                             who, recs[k].pending, recs[k].len, ! ! (recs[k].flags & UC_F_CORK), d->pending_family,
-                             want_len, want_cork);
+                             "socket %s: after re-injection pending=%u len=%u cork=%d, expected pending=%u len=%zu "
+                             "cork=%d",
+                             who, r->pending, r->len, ! ! (r->flags & UC_F_CORK), d->pending_family,
+                             d->pending_family ? d->payload.len + 8 : 0,
+                             d->mode == UC_CORK_MODE__UC_CORK_SOCKOPT);
     }
   free (recs);
-  uc_bpf_close (&b);
   return ret;
 }
 
@@ -89,7 +103,10 @@ int
 uc_put_back (const struct uc_container *c, const struct uc_image *img, bool originals,
              struct uc_putback_stats *stats, uc_error_t *err)
 {
+  struct uc_sock_rec *before = NULL;
+  size_t n_before = 0;
   unsigned long long *ino;
+  struct uc_bpf b;
   int ret = 0;
 
   stats->sockets = stats->bytes = stats->rx_dgrams = 0;
@@ -98,11 +115,15 @@ uc_put_back (const struct uc_container *c, const struct uc_image *img, bool orig
   ino = calloc (img->n_dgrams + 1, sizeof (*ino));
   if (ino == NULL)
     return uc_make_error (err, ENOMEM, "put back");
-  if (uc_container_enter_netns (c, err) < 0)
+  if (uc_container_enter_netns (c, err) < 0 || uc_bpf_open (&b, false, err) < 0)
     {
       free (ino);
       return -1;
     }
+  /* The dumped sockets may hold their datagram again already (an earlier
+   * run was killed half-way): those are left alone, so nothing doubles. */
+  if (originals && uc_bpf_iter_udp (&b, &before, &n_before, err) < 0)
+    ret = -1;
   for (size_t i = 0; i < img->n_dgrams && ret == 0; i++)
     {
       const UcDgram *d = img->dgrams[i];
@@ -112,6 +133,13 @@ uc_put_back (const struct uc_container *c, const struct uc_image *img, bool orig
 
       dgram_str (d, who, sizeof (who));
       fd = open_saved (c, d, originals, err);
+      if (fd >= 0 && fstat (fd, &st) == 0 && originals && holds (find_rec (before, n_before, st.st_ino), d))
+        {
+          uc_info ("socket %s: already holds its %zu pending bytes again: left alone", who, d->payload.len);
+          ino[i] = st.st_ino;
+          close (fd);
+          continue;
+        }
       if (fd < 0 || fstat (fd, &st) < 0 || uc_reinject (fd, d, who, err) < 0)
         {
           ret = uc_error_wrap (err, "socket %s: datagram of %zu bytes not put back (it stays in the image)", who,
@@ -126,17 +154,14 @@ uc_put_back (const struct uc_container *c, const struct uc_image *img, bool orig
       stats->bytes += d->payload.len;
       uc_info ("socket %s: %zu bytes pending again for %s (%s)", who, d->payload.len,
                uc_dgram_dst_str (d, dst, sizeof (dst)), uc_dgram_mode_str (d));
+      uc_fault (originals ? "returned" : "restored");
     }
   if (ret == 0 && img->n_dgrams)
-    ret = verify (img, ino, err);
+    ret = verify (&b, img, ino, err);
   free (ino);
+  free (before);
   if (ret == 0 && ! originals && img->n_rxsocks)
-    {
-      struct uc_bpf b;
-      ret = uc_bpf_open (&b, false, err);
-      if (ret == 0)
-        ret = uc_rx_put_back (&b, c, img, &stats->rx_dgrams, err);
-      uc_bpf_close (&b);
-    }
+    ret = uc_rx_put_back (&b, c, img, &stats->rx_dgrams, err);
+  uc_bpf_close (&b);
   return ret;
 }

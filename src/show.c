@@ -16,11 +16,16 @@ static void
 usage (FILE *out)
 {
   fprintf (out, "Usage: udpcork show [--json] DIR|ARCHIVE\n"
+                "       udpcork recover --pid PID [-v] DIR\n"
                 "       udpcork --help | --version\n"
                 "\n"
                 "Print the corked UDP datagrams saved in DIR/" UC_IMG_NAME ",\n"
                 "DIR being a CRIU checkpoint image directory, or in a checkpoint\n"
                 "archive (podman container checkpoint --export: .tar, .tar.gz, .tar.zst).\n"
+                "\n"
+                "recover: give the datagrams a dump took out of the container whose init\n"
+                "is PID back to its sockets, exactly once (after udpcork-prestop or CRIU\n"
+                "was killed during a checkpoint).\n"
                 "\n"
                 "  -j, --json     print JSON instead of a table\n"
                 "  -h, --help     show this help\n"

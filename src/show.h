@@ -5,4 +5,7 @@
 /* main () of `udpcork`: returns the exit status. */
 int uc_show_main (int argc, char **argv);
 
+/* udpcork recover (in the kernel-side objects). */
+int uc_recover_main (int argc, char **argv);
+
 #endif

@@ -89,11 +89,24 @@ ct_restore() {
 ct_rm() {
 	crun kill "$1" KILL >/dev/null 2>&1 || true
 	crun delete -f "$1" >/dev/null 2>&1 || true
+	ct_rm_cgroups "$1"
+}
+
+# A failed `crun restore` leaves the container's (empty) cgroups behind in
+# the host's hierarchies, and the next restore of the same name then fails
+# ("write to devices.deny"): remove them.
+ct_rm_cgroups() {
+	local d
+	for d in /sys/fs/cgroup/*/"$1" /sys/fs/cgroup/"$1"; do
+		[ -d "$d" ] && { rmdir "$d" 2>/dev/null || true; }
+	done
+	return 0
 }
 
 ct_cleanup_all() {
 	local c
 	for c in $(crun list -q 2>/dev/null); do ct_rm "$c"; done
+	for c in "$CT_BASE"/*/; do [ -d "$c" ] && ct_rm_cgroups "$(basename "$c")"; done
 	rm -rf "$CT_BASE"
 }
 

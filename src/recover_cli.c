@@ -1,0 +1,64 @@
+/* udpcork recover --pid PID DIR */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "log.h"
+#include "recover.h"
+#include "show.h"
+
+int
+uc_recover_main (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "pid", required_argument, NULL, 'p' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct uc_container c = { .netns_fd = -1 };
+  uc_error_t err = NULL;
+  bool found = false;
+  int opt, pid = 0, verbose = 0, dirfd, ret;
+
+  while ((opt = getopt_long (argc, argv, "p:vh", opts, NULL)) != -1)
+    switch (opt)
+      {
+      case 'p':
+        pid = atoi (optarg);
+        break;
+      case 'v':
+        verbose = 1;
+        break;
+      case 'h':
+        printf ("Usage: udpcork recover --pid PID [-v] DIR\n"
+                "Give the datagrams that a dump into DIR took out of the container whose\n"
+                "init is PID (host pid) back to its sockets, exactly once.\n");
+        return 0;
+      default:
+        return 2;
+      }
+  if (optind != argc - 1 || pid <= 0)
+    {
+      fprintf (stderr, "udpcork recover: expected --pid PID and one DIR\n");
+      return 2;
+    }
+  uc_log_init ("udpcork", verbose);
+  dirfd = open (argv[optind], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    ret = uc_make_error (&err, errno, "open directory `%s`", argv[optind]);
+  else
+    ret = uc_container_open (pid, &c, &err);
+  if (ret == 0)
+    ret = uc_recover (&c, dirfd, NULL, "recover", &found, &err);
+  if (ret == 0 && ! found)
+    printf ("nothing to recover in %s: no datagram is held only there\n", argv[optind]);
+  if (ret < 0)
+    uc_log_error (&err);
+  uc_container_close (&c);
+  if (dirfd >= 0)
+    close (dirfd);
+  return ret < 0 ? 1 : 0;
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/env bats
+# Faults: udpcork-prestop / udpcork-poststart killed (SIGKILL) at each step,
+# CRIU failing or killed after the capture. After each: every datagram is
+# still in its socket, or in a complete image / capture log that the next
+# run (or `udpcork recover`) puts back - exactly once, never twice, never
+# lost. The app (manysock) corks 3 datagrams of 1000 bytes on 3 sockets; its
+# receiver counts what arrives (duplicates would show as count > 3).
+
+load ../lib
+
+setup_file() {
+	require_stack
+}
+
+setup() {
+	load_bats_libs
+}
+
+teardown() {
+	unset UDPCORK_FAULT
+	sed -i '/uc-killer/d' /etc/criu/default.conf
+	ct_cleanup_all
+}
+
+start() { # NAME
+	ct_app "$1" manysock -f 4 -n 3 -s 1000
+	ct_run "$1"
+	ct_wait "$1" ready
+}
+
+# every datagram arrives exactly once
+delivered_once() { # NAME
+	touch "$(ct_out "$1")/go"
+	ct_wait "$1" done 30
+	run cat "$(ct_out "$1")/result"
+	assert_output "count=3 bytes=3000"
+}
+
+# the dump was aborted and udpcork gave everything back
+aborted_and_returned() { # NAME
+	local img
+	img=$(ct_dir "$1")/img
+	assert [ ! -e "$img/udpcork.capture" ]
+	assert_equal "$(cut -d' ' -f1 "$img/udpcork.journal")" returned
+}
+
+prestop_killed_at() { # NAME POINT SOCKETS-TAKEN
+	start "$1"
+	export UDPCORK_FAULT=$2
+	run ct_checkpoint "$1"
+	unset UDPCORK_FAULT
+	assert_failure
+	aborted_and_returned "$1"
+	run grep -h "gave $3 sockets their $(($3 * 1000)) pending bytes back" "$(ct_dir "$1")"/work/dump.log
+	assert_success
+	delivered_once "$1"
+}
+
+@test "prestop killed after discovery: nothing taken, the dump fails, data in the sockets" {
+	start kdisc
+	export UDPCORK_FAULT=discovered
+	run ct_checkpoint kdisc
+	unset UDPCORK_FAULT
+	assert_failure
+	assert [ ! -e "$(ct_dir kdisc)/img/udpcork.journal" ]
+	delivered_once kdisc
+}
+
+@test "prestop killed after the 1st capture: network-unlock gives it back from the capture log" {
+	prestop_killed_at kcap1 captured:1 1
+}
+
+@test "prestop killed after the 3rd capture" {
+	prestop_killed_at kcap3 captured:3 3
+}
+
+@test "prestop killed after the image write, before the journal" {
+	prestop_killed_at kimg image-written 3
+}
+
+@test "prestop killed after the journal, before the capture log is removed" {
+	prestop_killed_at kjrn journal-written 3
+}
+
+@test "post-dump give-back killed after 2 of 3 sockets (--leave-running): network-unlock finishes it, no duplicate" {
+	start kret
+	export UDPCORK_FAULT=returned:2
+	run ct_checkpoint kret --leave-running
+	unset UDPCORK_FAULT
+	assert_failure
+	run grep -h "already holds its 1000 pending bytes again: left alone" "$(ct_dir kret)"/work/dump.log
+	assert_success
+	assert_equal "$(grep -c "already holds" "$(ct_dir kret)"/work/dump.log)" 2
+	aborted_and_returned kret
+	delivered_once kret
+}
+
+@test "poststart killed after 1 of 3 sockets: the restore fails, the image is intact, a second restore delivers once" {
+	kpost=kpost-$RANDOM # a failed restore leaves busy cgroups behind (see README)
+	start $kpost
+	ct_checkpoint $kpost
+	export UDPCORK_FAULT=restored:1
+	run ct_restore $kpost
+	unset UDPCORK_FAULT
+	assert_failure
+	ct_rm $kpost
+	run "$UC_BUILD/udpcork" show "$(ct_dir $kpost)/img"
+	assert_success
+	assert_equal "$(echo "$output" | grep -c UDP_CORK)" 3
+	# under another container id: the failed restore's cgroups stay busy
+	mkdir -p "$(ct_dir $kpost)/work2"
+	run crun restore -d --image-path "$(ct_dir $kpost)/img" --work-path "$(ct_dir $kpost)/work2" \
+		--bundle "$(ct_dir $kpost)" "${kpost}b" </dev/null
+	[ "$status" -eq 0 ] || { echo "$output"; tail -20 "$(ct_dir $kpost)/work2/restore.log"; false; }
+	delivered_once $kpost
+}
+
+@test "CRIU killed after the capture: udpcork recover gives the datagrams back, once" {
+	cat >/tmp/uc-killer <<-'SH'
+	#!/bin/sh
+	# CRTOOLS_IMAGE_DIR is /proc/<criu>/fd/N
+	criu=${CRTOOLS_IMAGE_DIR#/proc/}
+	[ "$CRTOOLS_SCRIPT_ACTION" = network-lock ] && kill -9 "${criu%%/*}"
+	exit 0
+	SH
+	chmod +x /tmp/uc-killer
+	# CRIU runs the action scripts of its configuration last line first:
+	# this one goes first so that it runs after udpcork-prestop
+	sed -i "1i action-script /tmp/uc-killer" /etc/criu/default.conf
+	start kcriu
+	pid=$(ct_pid kcriu)
+	run ct_checkpoint kcriu
+	assert_failure
+	sed -i '/uc-killer/d' /etc/criu/default.conf
+	# the sockets are empty now: the datagrams are only in the image dir
+	assert_equal "$(ct_txq kcriu 20000)" 0
+	run "$UC_BUILD/udpcork" recover --pid "$pid" "$(ct_dir kcriu)/img"
+	assert_success
+	assert_output --partial "gave 3 sockets their 3000 pending bytes back"
+	# a second recover finds nothing to do
+	run "$UC_BUILD/udpcork" recover --pid "$pid" "$(ct_dir kcriu)/img"
+	assert_success
+	assert_output --partial "nothing to recover"
+	# CRIU died with its network lock in place: lift it as an operator would
+	for t in iptables ip6tables; do
+		nsenter -t "$pid" -n "$t" -D INPUT -j CRIU 2>/dev/null || true
+		nsenter -t "$pid" -n "$t" -D OUTPUT -j CRIU 2>/dev/null || true
+	done
+	delivered_once kcriu
+}
