@@ -129,6 +129,14 @@ udpcork_iter (struct bpf_iter__udp *ctx)
           if (rec.cork_optlen > sizeof (rec.cork_opt))
             rec.cork_optlen = sizeof (rec.cork_opt);
           bpf_probe_read_kernel (rec.cork_opt, sizeof (rec.cork_opt), &opt->__data);
+          rec.cork_opt_rr = BPF_CORE_READ (opt, rr);
+          rec.cork_opt_ts = BPF_CORE_READ (opt, ts);
+          if (BPF_CORE_READ_BITFIELD_PROBED (opt, rr_needaddr))
+            rec.cork_opt_need |= UC_OPT_RR_NEEDADDR;
+          if (BPF_CORE_READ_BITFIELD_PROBED (opt, ts_needtime))
+            rec.cork_opt_need |= UC_OPT_TS_NEEDTIME;
+          if (BPF_CORE_READ_BITFIELD_PROBED (opt, ts_needaddr))
+            rec.cork_opt_need |= UC_OPT_TS_NEEDADDR;
         }
     }
 

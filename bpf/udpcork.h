@@ -11,6 +11,10 @@
 /* Sockets one run can capture at once. */
 #define UC_MAX_TARGETS 65536
 
+#define UC_OPT_RR_NEEDADDR 0x1
+#define UC_OPT_TS_NEEDTIME 0x2
+#define UC_OPT_TS_NEEDADDR 0x4
+
 #define UC_F_CORK 0x1      /* UDP_CORK is set */
 #define UC_F_CONNECTED 0x2 /* TCP_ESTABLISHED (connect()ed) */
 
@@ -42,9 +46,12 @@ struct uc_sock_rec
   __u8 cork_tx_flags;  /* SKBTX_* timestamping requests */
   __u8 cork_dontfrag;  /* IPv6 cork: IPV6_DONTFRAG */
   __u8 cork_optlen;    /* IPv4 options the application set (IP_OPTIONS/IP_RETOPTS) */
-  __u8 pad;
+  __u8 cork_opt_need;  /* UC_OPT_*: slots the kernel fills at output */
   __u64 cork_transmit_time;
   __u8 cork_opt[40];
+  __u8 cork_opt_rr;    /* offset of the record-route option (from the IP header) */
+  __u8 cork_opt_ts;    /* offset of the timestamp option */
+  __u8 pad2[2];
   /* Receive side. */
   __u32 rx_qlen;  /* unread datagrams: reader_queue + sk_receive_queue */
   __u32 rmem;     /* sk_rmem_alloc */

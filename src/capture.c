@@ -98,6 +98,7 @@ dgram_new (const struct uc_work *w)
 }
 
 static const char *cork_attributes (const struct uc_sock_rec *r, UcDgram *d);
+static void unwind_options (const struct uc_sock_rec *r, __u8 opt[40]);
 
 /* Fill D from the captured datagram: headers as sent, then the payload.
  * Returns NULL on success, else why the record is not acceptable. */
@@ -182,9 +183,47 @@ cork_attributes (const struct uc_sock_rec *r, UcDgram *d)
       d->has_dontfrag = 1;
       d->dontfrag = r->cork_dontfrag;
     }
-  if (r->cork_optlen && (d->has_ip_options = 1) && set_bytes (&d->ip_options, r->cork_opt, r->cork_optlen) < 0)
-    return "out of memory";
+  if (r->cork_optlen)
+    {
+      __u8 opt[sizeof (r->cork_opt)];
+      unwind_options (r, opt);
+      d->has_ip_options = 1;
+      if (set_bytes (&d->ip_options, opt, r->cork_optlen) < 0)
+        return "out of memory";
+    }
   return NULL;
+}
+
+/* The cork keeps IPv4 options compiled: the pointer of a record-route or
+ * timestamp option already moved past the slot the kernel fills in for this
+ * host at output. Give back the options as the application wrote them. */
+static void
+unwind_options (const struct uc_sock_rec *r, __u8 opt[40])
+{
+  memcpy (opt, r->cork_opt, sizeof (r->cork_opt));
+  if ((r->cork_opt_need & UC_OPT_RR_NEEDADDR) && r->cork_opt_rr >= 20 && r->cork_opt_rr - 20 + 2 < r->cork_optlen)
+    {
+      __u8 *o = opt + r->cork_opt_rr - 20;
+      if (o[2] >= 8)
+        {
+          o[2] -= 4;
+          if (o[2] - 1 + 4 <= o[1])
+            memset (o + o[2] - 1, 0, 4);
+        }
+    }
+  if ((r->cork_opt_need & UC_OPT_TS_NEEDTIME) && r->cork_opt_ts >= 20 && r->cork_opt_ts - 20 + 3 < r->cork_optlen)
+    {
+      __u8 *o = opt + r->cork_opt_ts - 20;
+      int step = (o[3] & 15) == 0 ? 4 : 8; /* timestamps only, or address + timestamp */
+      if (o[2] >= 5 + step)
+        {
+          o[2] -= step;
+          if ((o[3] & 15) != 3 && o[2] - 1 + step <= o[1]) /* prespecified addresses stay */
+            memset (o + o[2] - 1, 0, step);
+          else if (o[2] - 1 + 8 <= o[1])
+            memset (o + o[2] - 1 + 4, 0, 4);
+        }
+    }
 }
 
 static int

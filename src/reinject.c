@@ -233,6 +233,23 @@ build_dest (int fd, const UcDgram *d, struct sockaddr_storage *ss)
   return sizeof (*sin6);
 }
 
+static bool
+same_peer (int fd, const struct sockaddr_storage *dst, socklen_t len)
+{
+  struct sockaddr_storage peer;
+  socklen_t l = sizeof (peer);
+
+  if (getpeername (fd, (struct sockaddr *) &peer, &l) < 0 || l != len)
+    return false;
+  if (peer.ss_family == AF_INET)
+    {
+      const struct sockaddr_in *a = (const void *) &peer, *b = (const void *) dst;
+      return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+    }
+  const struct sockaddr_in6 *a = (const void *) &peer, *b = (const void *) dst;
+  return a->sin6_port == b->sin6_port && memcmp (&a->sin6_addr, &b->sin6_addr, 16) == 0;
+}
+
 int
 uc_reinject (int fd, const UcDgram *d, const char *who, uc_error_t *err)
 {
@@ -252,6 +269,13 @@ uc_reinject (int fd, const UcDgram *d, const char *who, uc_error_t *err)
 
   msg.msg_name = &dst;
   msg.msg_namelen = build_dest (fd, d, &dst);
+  /* A connected socket's datagram went the connected way (which caches the
+   * route, source included, for the application's next sends): so again. */
+  if (d->has_connected && d->connected && same_peer (fd, &dst, msg.msg_namelen))
+    {
+      msg.msg_name = NULL;
+      msg.msg_namelen = 0;
+    }
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   build_cmsgs (fd, d, &c, who);

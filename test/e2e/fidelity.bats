@@ -11,7 +11,7 @@
 # the receivers saw must be the same, byte for byte. A failure prints the
 # seed, the diff and the case lines; rerun one seed with
 #   test/testbed/run test/fidelity/run-many -s SEED -n 40 -k
-# UC_FIDELITY_ALL=1 also draws what udpcork does not claim yet (see gen).
+# UC_FIDELITY_NEXT=1 also looks at the socket options as CRIU restores them (see gen).
 
 CT_BASE=/tmp/fz-ct
 load ../lib

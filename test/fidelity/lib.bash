@@ -67,7 +67,7 @@ fz_seed() {
 				rc=1
 			fi
 			if ! cmp -s "$d/result.$g.ctl" "$d/result.$g.ckp"; then
-				echo "seed $seed group $g: CHECKPOINT differs from CONTROL (UC_FIDELITY_ALL=${UC_FIDELITY_ALL:-0}):"
+				echo "seed $seed group $g: CHECKPOINT differs from CONTROL (UC_FIDELITY_ALL=${UC_FIDELITY_ALL:-1} UC_FIDELITY_NEXT=${UC_FIDELITY_NEXT:-0}):"
 				diff -U0 "$d/result.$g.ctl" "$d/result.$g.ckp" | grep -v '^@@' || true
 				local id
 				for id in $(diff "$d/result.$g.ctl" "$d/result.$g.ckp" | sed -n 's/^[<>] id=\([0-9]*\) .*/\1/p' | sort -un); do
