@@ -27,6 +27,7 @@ setup() {
 
 teardown() {
 	pm_cleanup
+	udpcork_enable
 }
 
 sum_sizes() {
@@ -177,6 +178,15 @@ export_import() {
 	assert_success
 	assert_line --regexp '^(\./)?checkpoint/udpcork\.img$'
 	assert_line --regexp '^(\./)?checkpoint/inventory\.img$'
+	# udpcork show and checkpointctl-udpcork read the archive directly
+	run udpcork show "$tarball"
+	assert_success
+	assert_output --regexp "$len +[0-9-]+ +[0-9-]+ [0-9a-f]{12}"
+	run checkpointctl-udpcork "$tarball"
+	assert_success
+	assert_output --partial "CHKPT SIZE"
+	assert_output --partial "Corked UDP datagrams (udpcork):"
+	assert_output --regexp "$len +[0-9-]+ +[0-9-]+ [0-9a-f]{12}"
 	podman rm -f -t0 $name >/dev/null
 	run podman container exists $name
 	assert_failure
@@ -284,4 +294,34 @@ bridge() {
 	# and udpcork said why it did not force the old source address
 	run grep -h "does not exist in the restored network namespace" "$(pm_static pm-copy)/restore.log"
 	assert_success
+}
+
+@test "podman opt-out annotation io.github.udpcork.disable=true: the checkpoint fails as without udpcork, data kept" {
+	local name=pm-optout
+	pm_run $name vol --annotation io.github.udpcork.disable=true -- /udpapp -f 4 -m cork -s 100,3000
+	pm_wait $name ready
+	run podman container checkpoint --keep $name
+	assert_failure
+	run grep -h "opted out with io.github.udpcork.disable=true" "$(pm_static $name)/dump.log"
+	assert_success
+	run grep -h "Can't dump corked dgram socket" "$(pm_static $name)/dump.log"
+	assert_success
+	assert_equal "$(podman inspect -f '{{.State.Status}}' $name)" running
+	pm_go $name
+	pm_collect $name
+	assert_delivered $name $name 3100
+}
+
+@test "podman opt-in per container: org.criu.config names udpcork's CRIU config (not in default.conf)" {
+	local name=pm-optin
+	udpcork_disable
+	pm_run $name vol --annotation org.criu.config=/usr/share/udpcork/criu-udpcork.conf -- \
+		/udpapp -f 6 -m cork -s 100,100,3000
+	pm_wait $name ready
+	checkpoint $name
+	restore $name $name
+	udpcork_enable
+	pm_go $name
+	pm_collect $name
+	assert_delivered $name $name 3200
 }
