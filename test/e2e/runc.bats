@@ -94,3 +94,24 @@ rc_e2e() {
 	ct_wait rc-nocork "done" 15
 	assert_delivered_in "$(ct_out rc-nocork)" 3100
 }
+
+@test "runc with a netns runc made itself: CRIU brings its loopback back down, the restore fails naming why, the image keeps the datagram" {
+	local name=rc-ownns-$RANDOM b # a failed restore leaves busy cgroups (README, limits)
+	b=$(ct_dir "$name")
+	rc_create "$name" /udpapp -f 4 -m cork -s 100,3000
+	# no external netns: runc creates one (and tells CRIU not to dump its config)
+	jq '.linux.namespaces |= map(if .type == "network" then del(.path) else . end)' "$b/config.json" >"$b/c.json"
+	mv "$b/c.json" "$b/config.json"
+	rc_run "$name"
+	ct_wait "$name" ready
+	run rc_checkpoint "$name"
+	[ "$status" -eq 0 ] || { echo "$output"; rc_logs "$name"; false; }
+	run rc_restore "$name"
+	assert_failure
+	run grep -h "is the destination routable" "$b/work/restore.log"
+	assert_success
+	run "$UC_BUILD/udpcork" show "$b/img"
+	assert_success
+	assert_output --partial "3100"
+	runc delete -f "$name" >/dev/null 2>&1 || true
+}
