@@ -178,11 +178,9 @@ cork_attributes (const struct uc_sock_rec *r, UcDgram *d)
   d->cork_flags = r->cork_flags;
   d->tx_flags = r->cork_tx_flags;
   d->ts_opt_id = r->cork_ts_opt_id;
-  if (r->pending == AF_INET6)
-    {
-      d->has_dontfrag = 1;
-      d->dontfrag = r->cork_dontfrag;
-    }
+  /* Not the IPv6 cork's dontfrag: on 6.18 that field is not kept for the
+   * pending datagram (stale values were seen), so a copy of it could make
+   * the re-injection fail (EMSGSIZE). The socket option is CRIU's. */
   if (r->cork_optlen)
     {
       __u8 opt[sizeof (r->cork_opt)];
