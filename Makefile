@@ -50,7 +50,7 @@ COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(COMMON_SRC)))
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(KERNEL_SRC)))
 
 BINS := $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(BUILD)/udpcork
-TEST_APPS := $(BUILD)/test/udpapp $(BUILD)/test/oddsock $(BUILD)/test/udprecv $(BUILD)/test/rxq $(BUILD)/test/manysock $(BUILD)/test/fidelity
+TEST_APPS := $(BUILD)/test/udpapp $(BUILD)/test/oddsock $(BUILD)/test/udprecv $(BUILD)/test/rxq $(BUILD)/test/manysock $(BUILD)/test/fidelity $(BUILD)/test/seqapp
 UNIT_TESTS := $(BUILD)/test/unit-state $(BUILD)/test/unit-image
 
 .PHONY: all clean install uninstall unit check demo testapps test-progs
