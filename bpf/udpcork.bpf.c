@@ -48,7 +48,6 @@ udpcork_iter (struct bpf_iter__udp *ctx)
   struct seq_file *seq = ctx->meta->seq;
   struct udp_sock *up = ctx->udp_sk;
   struct uc_sock_rec rec = {};
-  struct ipv6_pinfo *np;
   struct inet_sock *inet;
   struct sock *sk;
   int wmem;
@@ -93,9 +92,6 @@ udpcork_iter (struct bpf_iter__udp *ctx)
       copy_v6 (rec.fl_daddr, &inet->cork.fl.u.ip6.daddr);
       copy_v6 (rec.fl_saddr, &inet->cork.fl.u.ip6.saddr);
       rec.fl_dport = bpf_ntohs (BPF_CORE_READ (inet, cork.fl.u.ip6.uli.ports.dport));
-      np = BPF_CORE_READ (inet, pinet6);
-      if (np)
-        rec.cork_dontfrag = BPF_CORE_READ_BITFIELD_PROBED (&np->cork, dontfrag);
     }
   else if (rec.pending == AF_INET)
     {

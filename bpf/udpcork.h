@@ -44,7 +44,7 @@ struct uc_sock_rec
   __u32 cork_flags;    /* inet->cork.base.flags (IPCORK_*) */
   __u32 cork_ts_opt_id;
   __u8 cork_tx_flags;  /* SKBTX_* timestamping requests */
-  __u8 cork_dontfrag;  /* IPv6 cork: IPV6_DONTFRAG */
+  __u8 cork_reserved;
   __u8 cork_optlen;    /* IPv4 options the application set (IP_OPTIONS/IP_RETOPTS) */
   __u8 cork_opt_need;  /* UC_OPT_*: slots the kernel fills at output */
   __u64 cork_transmit_time;

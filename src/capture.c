@@ -332,7 +332,7 @@ int
 uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_persist_fn persist, void *ctx, uc_error_t *err)
 {
   struct uc_slot *slot = NULL;
-  size_t i, armed = 0;
+  size_t i;
   int ret = 0;
 
   for (i = 0; i < n; i++)
@@ -342,10 +342,7 @@ uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_persist_fn per
   if (slot == NULL)
     return uc_make_error (err, ENOMEM, "capture");
 
-  for (armed = 0; armed < n; armed++)
-    if ((ret = uc_bpf_arm (b, w[armed].cookie, err)) < 0)
-      goto out;
-  /* Attached and confirmed before anything is uncorked: if this fails no
+  /* Attached and proven before anything is uncorked: if this fails no
    * socket has been touched. */
   if ((ret = uc_bpf_attach_capture (b, err)) < 0)
     goto out;
@@ -359,17 +356,22 @@ uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_persist_fn per
   if (ret < 0)
     goto out;
 
+  /* One slot at a time: armed right before its socket is uncorked, gone
+   * right after (memory stays one datagram, whatever the number). */
   for (i = 0; i < n && ret == 0; i++)
     {
-      ret = capture_one (b, &w[i], slot, err);
+      ret = uc_bpf_arm (b, w[i].cookie, err);
+      if (ret == 0)
+        {
+          ret = capture_one (b, &w[i], slot, err);
+          uc_bpf_disarm (b, w[i].cookie);
+        }
       if (ret == 0 && persist)
         ret = persist (ctx, w[i].dg, err);
     }
 
 out:
   uc_bpf_detach_capture (b);
-  for (i = 0; i < armed; i++)
-    uc_bpf_disarm (b, w[i].cookie);
   free (slot);
   if (ret < 0)
     {

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <strings.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <linux/sockios.h>
 #include "log.h"
@@ -191,4 +193,123 @@ uc_target_str (const struct uc_target *t, char *buf, size_t len)
             t->rec.family == AF_INET6 ? "udp6" : "udp",
             uc_addr_str (t->rec.family, t->rec.laddr, t->rec.lport, a, sizeof (a)));
   return buf;
+}
+
+/* /proc/PID/net/udp{,6}, udplite{,6}: inode -> queues, sorted by inode. */
+struct qent
+{
+  unsigned long long ino;
+  unsigned long tx, rx;
+};
+
+static int
+cmp_qent (const void *a, const void *b)
+{
+  const struct qent *x = a, *y = b;
+  return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static int
+read_tables (pid_t pid, struct qent **out, size_t *n)
+{
+  static const char *const tables[] = { "udp", "udp6", "udplite", "udplite6" };
+  size_t cap = 0, len = 0;
+  struct qent *v = NULL;
+  char path[64], line[512];
+
+  for (size_t t = 0; t < 4; t++)
+    {
+      FILE *f;
+      snprintf (path, sizeof (path), "/proc/%d/net/%s", pid, tables[t]);
+      f = fopen (path, "re");
+      if (f == NULL)
+        continue;
+      while (fgets (line, sizeof (line), f))
+        {
+          struct qent e;
+          /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+          if (sscanf (line, " %*d: %*s %*s %*x %lx:%lx %*x:%*x %*x %*u %*u %llu", &e.tx, &e.rx, &e.ino) != 3)
+            continue;
+          if (len == cap)
+            {
+              struct qent *nv = realloc (v, (cap = cap * 2 + 64) * sizeof (*v));
+              if (nv == NULL)
+                {
+                  fclose (f);
+                  free (v);
+                  return -1;
+                }
+              v = nv;
+            }
+          v[len++] = e;
+        }
+      fclose (f);
+    }
+  qsort (v, len, sizeof (*v), cmp_qent);
+  *out = v;
+  *n = len;
+  return 0;
+}
+
+struct quick
+{
+  struct qent *q;
+  size_t n;
+  bool maybe;
+};
+
+static int
+quick_cb (pid_t pid, int fd, unsigned long ino, void *data)
+{
+  struct quick *s = data;
+  struct qent key = { .ino = ino }, *e;
+  char path[64], proto[32] = "";
+  ssize_t l;
+  int cork;
+
+  snprintf (path, sizeof (path), "/proc/%d/fd/%d", pid, fd);
+  l = getxattr (path, "system.sockprotoname", proto, sizeof (proto) - 1);
+  if (l > 0)
+    proto[l] = '\0';
+  if (l <= 0 || strncasecmp (proto, "UDP", 3) != 0)
+    return 0; /* TCP, UNIX, ...: not ours */
+  e = bsearch (&key, s->q, s->n, sizeof (key), cmp_qent);
+  if (e == NULL || e->tx || e->rx)
+    {
+      s->maybe = true; /* queued data, or a UDP socket the table does not show */
+      return 1;
+    }
+  fd = uc_proc_getfd (pid, fd, NULL);
+  if (fd < 0)
+    return 0;
+  cork = sockopt (fd, strncasecmp (proto, "UDP-Lite", 8) == 0 || strncasecmp (proto, "UDPLITE", 7) == 0
+                          ? IPPROTO_UDPLITE
+                          : IPPROTO_UDP,
+                  UDP_CORK);
+  close (fd);
+  if (cork > 0)
+    {
+      s->maybe = true;
+      return 1;
+    }
+  return 0;
+}
+
+int
+uc_discover_quick (const struct uc_container *c, bool *maybe, uc_error_t *err)
+{
+  struct quick s = { 0 };
+
+  *maybe = true;
+  if (read_tables (c->init, &s.q, &s.n) < 0)
+    return uc_make_error (err, ENOMEM, "read UDP tables of pid %d", c->init);
+  for (size_t i = 0; i < c->n_procs && ! s.maybe; i++)
+    if (uc_proc_for_each_socket (c->procs[i].pid, quick_cb, &s, err) < 0)
+      {
+        free (s.q);
+        return -1;
+      }
+  free (s.q);
+  *maybe = s.maybe;
+  return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "bpfobj.h"
 #include "container.h"
+#include <stdbool.h>
 
 struct uc_target
 {
@@ -36,6 +37,12 @@ uc_sock_has_rx (const struct uc_sock_rec *r)
  * process holds are logged and left alone. */
 int uc_discover (struct uc_bpf *b, const struct uc_container *c, struct uc_target **out, size_t *n,
                  uc_error_t *err);
+
+/* Cheap look, without BPF: may any UDP socket of the container need
+ * udpcork (a write or receive queue in /proc/PID/net/udp*, UDP_CORK set, a
+ * UDP socket the table does not show)? When it returns 0 with *MAYBE false,
+ * nothing needs saving and the BPF programs need not be loaded. */
+int uc_discover_quick (const struct uc_container *c, bool *maybe, uc_error_t *err);
 
 /* Describes a target for logs: "pid 12 (container pid 1) fd 3 [::1]:4000". */
 const char *uc_target_str (const struct uc_target *t, char *buf, size_t len);

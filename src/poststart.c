@@ -40,8 +40,10 @@ uc_poststart (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
   if (ret == 0)
     ret = uc_put_back (&c, &img, false, &stats, err);
   if (ret == 0)
-    uc_info ("container pid %d: %zu corked sockets restored, %zu bytes, and %zu unread datagrams, in %lld ms",
-             st->pid, stats.sockets, stats.bytes, stats.rx_dgrams, (long long) ((uc_now_ns () - t0) / 1000000));
+    uc_info ("container pid %d: %zu corked sockets restored, %zu bytes, and %zu unread datagrams, in %lld ms, peak "
+             "RSS %ld KiB",
+             st->pid, stats.sockets, stats.bytes, stats.rx_dgrams, (long long) ((uc_now_ns () - t0) / 1000000),
+             uc_peak_rss_kib ());
   uc_container_close (&c);
   uc_image_free (&img);
   return ret;

@@ -138,17 +138,20 @@ capture (const struct uc_state *st, int dirfd, const char *id, uc_error_t *err)
   struct run r = { 0 };
   size_t bytes = 0, i;
   int64_t t0 = uc_now_ns ();
+  bool maybe = true;
   int ret = -1;
 
   if (check_earlier_dump (dirfd, id, err) < 0)
     return -1;
   if (uc_container_open (st->pid, &r.c, err) < 0 || uc_container_enter_netns (&r.c, err) < 0
-      || uc_bpf_open (&r.b, true, err) < 0 || uc_discover (&r.b, &r.c, &r.t, &r.n, err) < 0)
+      || uc_discover_quick (&r.c, &maybe, err) < 0)
+    goto out;
+  if (maybe && (uc_bpf_open (&r.b, true, err) < 0 || uc_discover (&r.b, &r.c, &r.t, &r.n, err) < 0))
     goto out;
   if (r.n == 0)
     {
-      uc_info ("container pid %d: no corked UDP socket, no unread datagrams (%zu processes, %lld ms)", st->pid,
-               r.c.n_procs, (long long) ((uc_now_ns () - t0) / 1000000));
+      uc_info ("container pid %d: no corked UDP socket, no unread datagrams (%zu processes, %lld ms%s)", st->pid,
+               r.c.n_procs, (long long) ((uc_now_ns () - t0) / 1000000), maybe ? "" : ", BPF not needed");
       ret = 0;
       goto out;
     }
@@ -218,8 +221,10 @@ capture (const struct uc_state *st, int dirfd, const char *id, uc_error_t *err)
       log_captured (&r.w[i]);
       bytes += r.w[i].dg->payload.len;
     }
-  uc_info ("container pid %d: saved %zu corked sockets, %zu bytes, and %zu unread datagrams of %zu sockets, in %lld ms",
-           st->pid, r.n_w, bytes, r.rx.n_rxdgrams, r.rx.n_rxsocks, (long long) ((uc_now_ns () - t0) / 1000000));
+  uc_info ("container pid %d: saved %zu corked sockets, %zu bytes, and %zu unread datagrams of %zu sockets, in %lld "
+           "ms, peak RSS %ld KiB",
+           st->pid, r.n_w, bytes, r.rx.n_rxdgrams, r.rx.n_rxsocks, (long long) ((uc_now_ns () - t0) / 1000000),
+           uc_peak_rss_kib ());
   ret = 0;
 out:
   run_free (&r);

@@ -49,13 +49,28 @@ open_saved (const struct uc_container *c, const UcDgram *d, bool originals, uc_e
   return fd;
 }
 
+static int
+cmp_rec (const void *a, const void *b)
+{
+  const struct uc_sock_rec *x = a, *y = b;
+  return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* RECS sorted by inode (sort_recs). */
 static const struct uc_sock_rec *
 find_rec (const struct uc_sock_rec *recs, size_t n, unsigned long long ino)
 {
-  for (size_t k = 0; k < n; k++)
-    if (recs[k].ino == ino)
-      return &recs[k];
-  return NULL;
+  struct uc_sock_rec key = { .ino = ino };
+  return recs ? bsearch (&key, recs, n, sizeof (key), cmp_rec) : NULL;
+}
+
+static int
+iter_sorted (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_error_t *err)
+{
+  if (uc_bpf_iter_udp (b, recs, n, err) < 0)
+    return -1;
+  qsort (*recs, *n, sizeof (**recs), cmp_rec);
+  return 0;
 }
 
 /* Does R hold exactly the pending state D describes? */
@@ -76,7 +91,7 @@ verify (struct uc_bpf *b, const struct uc_image *img, const unsigned long long *
   size_t n = 0, i;
   int ret = 0;
 
-  if (uc_bpf_iter_udp (b, &recs, &n, err) < 0)
+  if (iter_sorted (b, &recs, &n, err) < 0)
     return -1;
   for (i = 0; i < img->n_dgrams && ret == 0; i++)
     {
@@ -122,7 +137,7 @@ uc_put_back (const struct uc_container *c, const struct uc_image *img, bool orig
     }
   /* The dumped sockets may hold their datagram again already (an earlier
    * run was killed half-way): those are left alone, so nothing doubles. */
-  if (originals && uc_bpf_iter_udp (&b, &before, &n_before, err) < 0)
+  if (originals && iter_sorted (&b, &before, &n_before, err) < 0)
     ret = -1;
   for (size_t i = 0; i < img->n_dgrams && ret == 0; i++)
     {

@@ -67,8 +67,9 @@ uc_recover (const struct uc_container *c, int dirfd, const char *id, const char 
   if (ret == 0 && from_log)
     unlinkat (dirfd, UC_LOG_NAME, 0);
   if (ret == 0)
-    uc_info ("%s: gave %zu sockets their %zu pending bytes back%s in %lld ms", why, stats.sockets, stats.bytes,
-             from_log ? " (from the capture log)" : "", (long long) ((uc_now_ns () - t0) / 1000000));
+    uc_info ("%s: gave %zu sockets their %zu pending bytes back%s in %lld ms, peak RSS %ld KiB", why, stats.sockets,
+             stats.bytes, from_log ? " (from the capture log)" : "", (long long) ((uc_now_ns () - t0) / 1000000),
+             uc_peak_rss_kib ());
   else
     uc_error_wrap (err, "%s: giving the datagrams back to the dumped container failed (they stay in %s)", why,
                    from_log ? UC_LOG_NAME : UC_IMG_NAME);

@@ -151,20 +151,30 @@ send_one (struct raw *r, const UcRxdgram *d, const UcRxsock *rs, uc_error_t *err
   return 0;
 }
 
-/* Unread datagrams of the socket with inode INO, from the UDP iterator. */
 static int
-rx_count (struct uc_bpf *b, unsigned long long ino, unsigned *qlen, uc_error_t *err)
+cmp_rec (const void *a, const void *b)
 {
-  struct uc_sock_rec *recs;
-  size_t n, i;
+  const struct uc_sock_rec *x = a, *y = b;
+  return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
 
-  if (uc_bpf_iter_udp (b, &recs, &n, err) < 0)
+/* Unread datagrams per socket, from one pass of the UDP iterator, sorted
+ * by inode. */
+static int
+rx_table (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_error_t *err)
+{
+  if (uc_bpf_iter_udp (b, recs, n, err) < 0)
     return -1;
-  for (i = 0; i < n && recs[i].ino != ino; i++)
-    ;
-  *qlen = i < n ? recs[i].rx_qlen : 0;
-  free (recs);
-  return i < n ? 0 : uc_make_error (err, 0, "not visible to the UDP iterator");
+  qsort (*recs, *n, sizeof (**recs), cmp_rec);
+  return 0;
+}
+
+static long
+qlen_of (const struct uc_sock_rec *recs, size_t n, unsigned long long ino)
+{
+  struct uc_sock_rec key = { .ino = ino };
+  const struct uc_sock_rec *r = bsearch (&key, recs, n, sizeof (key), cmp_rec);
+  return r ? (long) r->rx_qlen : -1;
 }
 
 /* Room for the whole queue while it is put back (lo's buffers may be
@@ -183,64 +193,89 @@ grow_rcvbuf (int fd, const UcRxsock *rs, int *saved)
   return setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof (want));
 }
 
-static int
-put_back_sock (struct uc_bpf *b, struct raw *r, const struct uc_container *c, const struct uc_image *img, uint32_t k,
-               uc_error_t *err)
+/* One restored socket with a saved queue. */
+struct target
 {
-  const UcRxsock *rs = img->rxsocks[k];
+  int fd;
+  unsigned long long ino;
+  long before;
+  int rcvbuf;
+};
+
+static int
+open_target (const struct uc_container *c, const UcRxsock *rs, struct target *t, uc_error_t *err)
+{
   pid_t pid = uc_container_host_pid (c, rs->pid);
-  unsigned before = 0, after = 0;
-  int fd, rcvbuf = -1, ret;
   struct stat st;
 
+  t->fd = -1;
+  t->rcvbuf = -1;
   if (pid == 0)
     return uc_make_error (err, ESRCH, "no process with container pid %u", rs->pid);
-  fd = uc_proc_getfd (pid, rs->fd, err);
-  if (fd < 0)
+  t->fd = uc_proc_getfd (pid, rs->fd, err);
+  if (t->fd < 0)
     return -1;
-  ret = uc_check_identity_of (fd, rs->family, rs->protocol, &rs->local_addr, rs->local_port, err);
-  if (ret == 0 && fstat (fd, &st) < 0)
-    ret = uc_make_error (err, errno, "fstat");
-  if (ret == 0)
-    ret = rx_count (b, st.st_ino, &before, err);
-  if (ret == 0 && grow_rcvbuf (fd, rs, &rcvbuf) < 0)
-    ret = uc_make_error (err, errno, "SO_RCVBUFFORCE");
-  for (size_t i = 0; ret == 0 && i < img->n_rxdgrams; i++)
-    if (img->rxdgrams[i]->sock == k)
-      ret = send_one (r, img->rxdgrams[i], rs, err);
-  if (ret == 0)
-    ret = rx_count (b, st.st_ino, &after, err);
-  if (ret == 0 && after - before != rs->n_dgrams)
-    ret = uc_make_error (err, 0,
-                         "%u of %u datagrams reached it (another socket of the container matched them better, "
-                         "e.g. SO_REUSEPORT, or a firewall rule dropped them)",
-                         after - before, rs->n_dgrams);
-  if (rcvbuf > 0)
+  if (uc_check_identity_of (t->fd, rs->family, rs->protocol, &rs->local_addr, rs->local_port, err) < 0)
+    return -1;
+  if (fstat (t->fd, &st) < 0)
+    return uc_make_error (err, errno, "fstat");
+  t->ino = st.st_ino;
+  if (grow_rcvbuf (t->fd, rs, &t->rcvbuf) < 0)
+    return uc_make_error (err, errno, "SO_RCVBUFFORCE");
+  return 0;
+}
+
+static void
+close_target (struct target *t, const UcRxsock *rs, bool ok)
+{
+  if (t->fd < 0)
+    return;
+  if (t->rcvbuf > 0)
     {
-      int half = rcvbuf / 2; /* the kernel doubles what it is given */
-      setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &half, sizeof (half));
+      int half = t->rcvbuf / 2; /* the kernel doubles what it is given */
+      setsockopt (t->fd, SOL_SOCKET, SO_RCVBUFFORCE, &half, sizeof (half));
     }
-  if (ret == 0 && rs->has_peek_off && rs->peek_off >= 0)
-    setsockopt (fd, SOL_SOCKET, SO_PEEK_OFF, &rs->peek_off, sizeof (rs->peek_off));
-  close (fd);
-  return ret;
+  if (ok && rs->has_peek_off && rs->peek_off >= 0)
+    setsockopt (t->fd, SOL_SOCKET, SO_PEEK_OFF, &rs->peek_off, sizeof (rs->peek_off));
+  close (t->fd);
+  t->fd = -1;
+}
+
+static const char *
+rs_str (const UcRxsock *rs, char *buf, size_t len)
+{
+  char a[UC_ADDRSTRLEN];
+  snprintf (buf, len, "container pid %u fd %u %s", rs->pid, rs->fd,
+            uc_addr_str (rs->family, rs->local_addr.data, rs->local_port, a, sizeof (a)));
+  return buf;
 }
 
 int
 uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_image *img, size_t *n_dgrams,
                 uc_error_t *err)
 {
+  struct uc_sock_rec *recs = NULL;
+  struct target *t;
   struct raw *r;
   cpu_set_t saved, one;
+  size_t n_recs = 0, k, i;
   int ret = 0, cpu;
+  char who[160];
 
   *n_dgrams = 0;
   if (img->n_rxsocks == 0)
     return 0;
   r = calloc (1, sizeof (*r));
-  if (r == NULL)
-    return uc_make_error (err, ENOMEM, "receive queues");
+  t = calloc (img->n_rxsocks, sizeof (*t));
+  if (r == NULL || t == NULL)
+    {
+      free (r);
+      free (t);
+      return uc_make_error (err, ENOMEM, "receive queues");
+    }
   r->v4 = r->v6 = -1;
+  for (k = 0; k < img->n_rxsocks; k++)
+    t[k].fd = -1;
   /* One CPU for all the sends: loopback delivery then keeps their order. */
   cpu = sched_getcpu ();
   sched_getaffinity (0, sizeof (saved), &saved);
@@ -248,24 +283,43 @@ uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_
   CPU_SET (cpu < 0 ? 0 : cpu, &one);
   sched_setaffinity (0, sizeof (one), &one);
   ret = raw_open (r, err);
-  for (uint32_t k = 0; ret == 0 && k < img->n_rxsocks; k++)
+  for (k = 0; ret == 0 && k < img->n_rxsocks; k++)
+    if ((ret = open_target (c, img->rxsocks[k], &t[k], err)) < 0)
+      uc_error_wrap (err, "receive queue of socket %s", rs_str (img->rxsocks[k], who, sizeof (who)));
+  if (ret == 0 && (ret = rx_table (b, &recs, &n_recs, err)) == 0)
+    for (k = 0; k < img->n_rxsocks; k++)
+      t[k].before = qlen_of (recs, n_recs, t[k].ino);
+  free (recs);
+  recs = NULL;
+  for (i = 0; ret == 0 && i < img->n_rxdgrams; i++)
+    if ((ret = send_one (r, img->rxdgrams[i], img->rxsocks[img->rxdgrams[i]->sock], err)) < 0)
+      uc_error_wrap (err, "receive queue of socket %s",
+                     rs_str (img->rxsocks[img->rxdgrams[i]->sock], who, sizeof (who)));
+  if (ret == 0)
+    ret = rx_table (b, &recs, &n_recs, err);
+  for (k = 0; ret == 0 && k < img->n_rxsocks; k++)
     {
       const UcRxsock *rs = img->rxsocks[k];
-      char a[UC_ADDRSTRLEN];
+      long got = qlen_of (recs, n_recs, t[k].ino) - t[k].before;
 
-      ret = put_back_sock (b, r, c, img, k, err);
-      if (ret < 0)
-        uc_error_wrap (err, "receive queue of socket container pid %u fd %u %s (%u datagrams stay in the image)",
-                       rs->pid, rs->fd, uc_addr_str (rs->family, rs->local_addr.data, rs->local_port, a, sizeof (a)),
-                       rs->n_dgrams);
+      rs_str (rs, who, sizeof (who));
+      if (t[k].before < 0 || got != (long) rs->n_dgrams)
+        ret = uc_make_error (err, 0,
+                             "receive queue of socket %s: %ld of %u datagrams reached it (another socket of the "
+                             "container matched them better, e.g. SO_REUSEPORT, or a firewall rule dropped them); "
+                             "they stay in the image",
+                             who, got, rs->n_dgrams);
       else
         {
           *n_dgrams += rs->n_dgrams;
-          uc_info ("socket container pid %u fd %u %s: %u unread datagrams put back, %llu bytes", rs->pid, rs->fd,
-                   uc_addr_str (rs->family, rs->local_addr.data, rs->local_port, a, sizeof (a)), rs->n_dgrams,
+          uc_info ("socket %s: %u unread datagrams put back, %llu bytes", who, rs->n_dgrams,
                    (unsigned long long) rs->bytes);
         }
     }
+  for (k = 0; k < img->n_rxsocks; k++)
+    close_target (&t[k], img->rxsocks[k], ret == 0);
+  free (recs);
+  free (t);
   raw_close (r);
   sched_setaffinity (0, sizeof (saved), &saved);
   free (r);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,4 +123,11 @@ uint64_t
 uc_realtime_ns (void)
 {
   return clock_ns (CLOCK_REALTIME);
+}
+
+long
+uc_peak_rss_kib (void)
+{
+  struct rusage ru;
+  return getrusage (RUSAGE_SELF, &ru) < 0 ? -1 : ru.ru_maxrss;
 }

@@ -24,4 +24,7 @@ int uc_hex (const void *data, size_t len, char *out, size_t outlen);
 int64_t uc_now_ns (void);       /* CLOCK_MONOTONIC */
 uint64_t uc_realtime_ns (void); /* CLOCK_REALTIME */
 
+/* Peak resident set size of this process, KiB (getrusage), or -1. */
+long uc_peak_rss_kib (void);
+
 #endif
