@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "hooks.h"
 #include "log.h"
@@ -58,10 +59,49 @@ uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_
     return uc_make_error (err, 0, st->from_criu ? "CRTOOLS_IMAGE_DIR is not set"
                                                 : "no image directory: pass --image-dir DIR (or set the "
                                                   "annotation " UC_ANNOTATION_IMAGE_DIR ")");
+  /* CRIU's is a /proc/PID/fd/N link by design; one given by hand must be
+   * the directory itself. */
+  if (! st->from_criu)
+    {
+      struct stat lst;
+      if (lstat (dir, &lst) == 0 && S_ISLNK (lst.st_mode))
+        return uc_make_error (err, 0, "image directory `%s` is a symbolic link: refusing (give the real path)", dir);
+    }
   fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return uc_make_error (err, errno, "open image directory `%s`", dir);
   return fd;
+}
+
+int
+uc_check_oci_pid (struct uc_state *st, uc_error_t *err)
+{
+  char path[64];
+  struct stat self, ct;
+  char *id = st->id ? strdup (st->id) : NULL;
+  int ret = 0;
+
+  if (st->from_criu || st->pid <= 0)
+    {
+      free (id);
+      return 0;
+    }
+  snprintf (path, sizeof (path), "/proc/%d/ns/pid", st->pid);
+  if (stat (path, &ct) < 0)
+    ret = uc_make_error (err, errno, "container %s: pid %d", st->id ? st->id : "?", st->pid);
+  else if (stat ("/proc/self/ns/pid", &self) == 0 && self.st_ino == ct.st_ino && self.st_dev == ct.st_dev)
+    ret = uc_make_error (err, 0, "pid %d of container %s is not in a container (it shares udpcork's pid namespace): "
+                         "refusing", st->pid, st->id ? st->id : "?");
+  else if (id)
+    {
+      /* The runtime's own record must agree that this pid is this container. */
+      uc_error_t ignore = NULL;
+      if (uc_runtime_lookup (st, &ignore) > 0 && strcmp (st->id, id) != 0)
+        ret = uc_make_error (err, 0, "pid %d belongs to container %s, not to %s: refusing", st->pid, st->id, id);
+      uc_error_release (&ignore);
+    }
+  free (id);
+  return ret;
 }
 
 int

@@ -29,6 +29,10 @@ int uc_hook_main (int argc, char **argv, const char *prog, const char *what,
  * the OCI state or, under CRIU, from the runtime's record); logged. */
 bool uc_hook_opted_out (struct uc_state *st);
 
+/* OCI mode: the state's pid must be a container's (another pid namespace),
+ * and the one the runtime knows under the state's id. */
+int uc_check_oci_pid (struct uc_state *st, uc_error_t *err);
+
 /* The image directory of this run, opened (O_DIRECTORY). */
 int uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
 

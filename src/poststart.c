@@ -18,6 +18,8 @@ uc_poststart (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
 
   if (st->action != UC_ACTION_OCI && st->action != UC_ACTION_POST_RESTORE)
     return 0;
+  if (uc_check_oci_pid (st, err) < 0)
+    return -1;
   if (uc_hook_opted_out (st))
     return 0;
   dirfd = uc_open_image_dir (st, o, err);
