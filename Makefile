@@ -49,7 +49,7 @@ SKELS      := $(BUILD)/udpcork.skel.h
 COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(COMMON_SRC)))
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(KERNEL_SRC)))
 
-BINS := $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(BUILD)/udpcork
+BINS := $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(BUILD)/udpcork $(BUILD)/udpcork-criu
 TEST_APPS := $(BUILD)/test/udpapp $(BUILD)/test/oddsock $(BUILD)/test/udprecv $(BUILD)/test/rxq $(BUILD)/test/manysock $(BUILD)/test/fidelity $(BUILD)/test/seqapp
 UNIT_TESTS := $(BUILD)/test/unit-state $(BUILD)/test/unit-image
 
@@ -89,6 +89,10 @@ $(BUILD)/udpcork-poststart: $(BUILD)/obj/main-poststart.o $(KERNEL_OBJ) $(COMMON
 $(BUILD)/udpcork: $(BUILD)/obj/main-udpcork.o $(KERNEL_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Static and without libraries: it runs at every CRIU action.
+$(BUILD)/udpcork-criu: hooks/criu-dispatch.c | $(BUILD)/obj
+	$(CC) -O2 -Wall -Wextra -static -o $@ $<
+
 $(BUILD)/obj/main-%.o: hooks/%.c $(BUILD)/udpcork.pb-c.h $(wildcard src/*.h) | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -116,7 +120,7 @@ demo:
 # --- install ---------------------------------------------------------------
 install: $(BINS)
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
-	install -m 0755 $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0755 $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(BUILD)/udpcork-criu $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0755 $(BUILD)/udpcork $(DESTDIR)$(BINDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/udpcork.1 $(DESTDIR)$(MANDIR)/man1/
@@ -131,7 +135,7 @@ install: $(BINS)
 
 uninstall:
 	DESTDIR='$(DESTDIR)' SYSCONFDIR='$(SYSCONFDIR)' LIBEXECDIR='$(LIBEXECDIR)' sh oci-examples/criu-conf remove
-	rm -f $(DESTDIR)$(LIBEXECDIR)/udpcork-prestop $(DESTDIR)$(LIBEXECDIR)/udpcork-poststart
+	rm -f $(DESTDIR)$(LIBEXECDIR)/udpcork-prestop $(DESTDIR)$(LIBEXECDIR)/udpcork-poststart $(DESTDIR)$(LIBEXECDIR)/udpcork-criu
 	rm -f $(DESTDIR)$(BINDIR)/udpcork $(DESTDIR)$(BINDIR)/checkpointctl-udpcork $(DESTDIR)$(MANDIR)/man1/udpcork.1
 	rm -f $(DESTDIR)$(HOOKSDIR)/udpcork.json
 	rm -f $(DESTDIR)$(MANDIR)/man8/udpcork-prestop.8 $(DESTDIR)$(MANDIR)/man8/udpcork-poststart.8

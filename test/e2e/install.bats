@@ -14,7 +14,7 @@ setup() {
 	printf 'tcp-established\ncgroup-dump-controller cpu\n' >"$D/etc/criu/default.conf"
 	make -s -C "$UC_SRC" install DESTDIR="$D" PREFIX=/usr BUILD="${UDPCORK_BUILD:-build}" >/dev/null
 	make -s -C "$UC_SRC" install DESTDIR="$D" PREFIX=/usr BUILD="${UDPCORK_BUILD:-build}" >/dev/null
-	for f in usr/libexec/oci/hooks.d/udpcork-prestop usr/libexec/oci/hooks.d/udpcork-poststart usr/bin/udpcork \
+	for f in usr/libexec/oci/hooks.d/udpcork-prestop usr/libexec/oci/hooks.d/udpcork-poststart usr/libexec/oci/hooks.d/udpcork-criu usr/bin/udpcork \
 		usr/bin/checkpointctl-udpcork usr/share/man/man1/udpcork.1 usr/share/man/man8/udpcork-prestop.8 \
 		usr/share/man/man8/udpcork-poststart.8 usr/share/udpcork/criu-udpcork.conf \
 		usr/share/containers/oci/hooks.d/udpcork.json; do
@@ -23,9 +23,9 @@ setup() {
 	run cat "$D/etc/criu/default.conf"
 	assert_line --index 0 tcp-established
 	assert_line --index 1 "cgroup-dump-controller cpu"
-	assert_equal "$(grep -c 'action-script /usr/libexec/oci/hooks.d/udpcork-prestop' "$D/etc/criu/default.conf")" 1
+	assert_equal "$(grep -c 'action-script /usr/libexec/oci/hooks.d/udpcork-criu' "$D/etc/criu/default.conf")" 1
 	run grep -c '^action-script' "$D/usr/share/udpcork/criu-udpcork.conf"
-	assert_output 2
+	assert_output 1
 	make -s -C "$UC_SRC" uninstall DESTDIR="$D" PREFIX=/usr >/dev/null
 	assert_equal "$(cat "$D/etc/criu/default.conf")" "$(printf 'tcp-established\ncgroup-dump-controller cpu')"
 	assert [ ! -e "$D/usr/bin/udpcork" ]
