@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 #include "bpfobj.h"
 #include "log.h"
@@ -13,6 +16,10 @@
 #include "reinject.h"
 #include "rxinject.h"
 #include "util.h"
+
+#ifndef UDP_CORK
+#define UDP_CORK 1
+#endif
 
 static const char *
 dgram_str (const UcDgram *d, char *buf, size_t len)
@@ -114,14 +121,27 @@ verify (struct uc_bpf *b, const struct uc_image *img, const unsigned long long *
   return ret;
 }
 
+/* A dumped socket (still stopped, so its application cannot have sent or
+ * corked anything meanwhile): does it hold the pending state D describes?
+ * Cheap kernel views are enough here: a non-empty write queue, the cork
+ * flag. (A restored socket is checked exactly, by the UDP iterator.) */
+static bool
+holds_dumped (int fd, const UcDgram *d)
+{
+  int q = 0, cork = 0;
+  socklen_t l = sizeof (cork);
+
+  if (ioctl (fd, SIOCOUTQ, &q) < 0 || getsockopt (fd, IPPROTO_UDP, UDP_CORK, &cork, &l) < 0)
+    return false;
+  return (d->pending_family ? q > 0 : q == 0) && ! cork == ! (d->mode == UC_CORK_MODE__UC_CORK_SOCKOPT);
+}
+
 int
 uc_put_back (const struct uc_container *c, const struct uc_image *img, bool originals,
              struct uc_putback_stats *stats, uc_error_t *err)
 {
-  struct uc_sock_rec *before = NULL;
-  size_t n_before = 0;
   unsigned long long *ino;
-  struct uc_bpf b;
+  struct uc_bpf b = { .nf = { -1, -1 } };
   int ret = 0;
 
   stats->sockets = stats->bytes = stats->rx_dgrams = 0;
@@ -130,15 +150,13 @@ uc_put_back (const struct uc_container *c, const struct uc_image *img, bool orig
   ino = calloc (img->n_dgrams + 1, sizeof (*ino));
   if (ino == NULL)
     return uc_make_error (err, ENOMEM, "put back");
-  if (uc_container_enter_netns (c, err) < 0 || uc_bpf_open (&b, false, err) < 0)
+  /* BPF (the exact check) only for restored sockets: giving back to the
+   * dumped ones is on the checkpoint's critical path. */
+  if (uc_container_enter_netns (c, err) < 0 || (! originals && uc_bpf_open (&b, false, err) < 0))
     {
       free (ino);
       return -1;
     }
-  /* The dumped sockets may hold their datagram again already (an earlier
-   * run was killed half-way): those are left alone, so nothing doubles. */
-  if (originals && iter_sorted (&b, &before, &n_before, err) < 0)
-    ret = -1;
   for (size_t i = 0; i < img->n_dgrams && ret == 0; i++)
     {
       const UcDgram *d = img->dgrams[i];
@@ -148,14 +166,17 @@ uc_put_back (const struct uc_container *c, const struct uc_image *img, bool orig
 
       dgram_str (d, who, sizeof (who));
       fd = open_saved (c, d, originals, err);
-      if (fd >= 0 && fstat (fd, &st) == 0 && originals && holds (find_rec (before, n_before, st.st_ino), d))
+      /* An earlier run killed half-way may have given this one back
+       * already: left alone, so nothing doubles. */
+      if (fd >= 0 && originals && d->pending_family && holds_dumped (fd, d))
         {
           uc_info ("socket %s: already holds its %zu pending bytes again: left alone", who, d->payload.len);
-          ino[i] = st.st_ino;
           close (fd);
           continue;
         }
-      if (fd < 0 || fstat (fd, &st) < 0 || uc_reinject (fd, d, who, err) < 0)
+      if (fd < 0 || fstat (fd, &st) < 0 || uc_reinject (fd, d, who, err) < 0
+          || (originals && ! holds_dumped (fd, d)
+              && uc_make_error (err, 0, "after re-injection the socket does not hold the datagram") < 0))
         {
           ret = uc_error_wrap (err, "socket %s: datagram of %zu bytes not put back (it stays in the image)", who,
                                d->payload.len);
@@ -171,10 +192,9 @@ uc_put_back (const struct uc_container *c, const struct uc_image *img, bool orig
                uc_dgram_dst_str (d, dst, sizeof (dst)), uc_dgram_mode_str (d));
       uc_fault (originals ? "returned" : "restored");
     }
-  if (ret == 0 && img->n_dgrams)
+  if (ret == 0 && img->n_dgrams && ! originals)
     ret = verify (&b, img, ino, err);
   free (ino);
-  free (before);
   if (ret == 0 && ! originals && img->n_rxsocks)
     ret = uc_rx_put_back (&b, c, img, &stats->rx_dgrams, err);
   uc_bpf_close (&b);

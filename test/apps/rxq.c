@@ -14,7 +14,9 @@
  * datagram and writes OUTDIR/rx.txt, then OUTDIR/done. One line per
  * datagram in both files: "SRC SPORT DST TTL TOS LEN HASH", in order.
  * With -c the receiver socket also holds a corked datagram of 500 bytes
- * for 127.0.0.1:9999 / [::1]:9999 (uncorked after go).
+ * for 127.0.0.1:9999 / [::1]:9999 (uncorked after go). With -k K the app
+ * uses SO_PEEK_OFF: before ready it peeks K datagrams; after go its first
+ * peek (written to OUTDIR/peek.txt, same format) must be datagram K+1.
  * Static; every sleep and read retries on EINTR. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -163,14 +165,14 @@ sender (int fam, int n, int port, const char *sizes)
 int
 main (int argc, char **argv)
 {
-  int fam = 4, n = 100, port = 9100, opt, fd, one = 1, big = 16 << 20, corked = 0, null;
+  int fam = 4, n = 100, port = 9100, opt, fd, one = 1, big = 16 << 20, corked = 0, null, peeks = 0;
   const char *sizes = "1,100,1400,0,9000";
   static unsigned char buf[65536];
   struct sockaddr_storage ss;
   socklen_t l;
   FILE *f;
 
-  while ((opt = getopt (argc, argv, "f:n:p:s:co:")) != -1)
+  while ((opt = getopt (argc, argv, "f:n:p:s:ck:o:")) != -1)
     switch (opt)
       {
       case 'f': fam = atoi (optarg); break;
@@ -178,6 +180,7 @@ main (int argc, char **argv)
       case 'p': port = atoi (optarg); break;
       case 's': sizes = optarg; break;
       case 'c': corked = 1; break;
+      case 'k': peeks = atoi (optarg); break;
       case 'o': out = optarg; break;
       default: return 2;
       }
@@ -209,6 +212,15 @@ main (int argc, char **argv)
   if (fork () == 0)
     sender (fam, n, port, sizes);
   wait_for ("sent");
+  if (peeks > 0)
+    {
+      int zero = 0;
+      if (setsockopt (fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof (zero)) < 0)
+        die ("SO_PEEK_OFF");
+      for (int i = 0; i < peeks; i++)
+        while (recv (fd, buf, sizeof (buf), MSG_PEEK) < 0 && errno == EINTR)
+          ;
+    }
   touch ("ready");
   wait_for ("go");
 
@@ -221,8 +233,8 @@ main (int argc, char **argv)
       setsockopt (fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof (one));
       setsockopt (fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof (one));
     }
-  f = open_out ("rx.txt", "w");
-  for (;;)
+  f = open_out (peeks > 0 ? "peek.txt" : "rx.txt", "w");
+  for (int peeked = peeks > 0 ? 0 : 1;;)
     {
       union
       {
@@ -234,7 +246,7 @@ main (int argc, char **argv)
       struct msghdr m = { &from, sizeof (from), &iov, 1, cb.b, sizeof (cb.b), 0 };
       char src[64] = "?", dst[64] = "?";
       int ttl = -1, tos = -1, sport = 0;
-      ssize_t r = recvmsg (fd, &m, MSG_DONTWAIT);
+      ssize_t r = recvmsg (fd, &m, MSG_DONTWAIT | (peeked ? 0 : MSG_PEEK));
 
       if (r < 0 && errno == EINTR)
         continue;
@@ -267,6 +279,15 @@ main (int argc, char **argv)
         }
       fprintf (f, "%s %d %s %d %d %zd %016llx\n", src, sport, dst, ttl, tos, r,
                (unsigned long long) fnv (buf, r));
+      if (! peeked)
+        {
+          /* then read the whole queue from its head */
+          int off = -1;
+          fclose (f);
+          setsockopt (fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof (off));
+          f = open_out ("rx.txt", "w");
+          peeked = 1;
+        }
     }
   fclose (f);
   if (corked)

@@ -110,3 +110,32 @@ rx_case() {
 	run diff "$(ct_out rxfail)/sent.txt" "$(ct_out rxfail)/rx.txt"
 	assert_success
 }
+
+@test "SO_PEEK_OFF in use: after restore the application's next peek is the datagram after those it had peeked" {
+	ct_app rxpeek rxq -f 4 -n 30 -k 7 -s 1,100,1400,9000
+	ct_run rxpeek
+	ct_wait rxpeek ready
+	run ct_checkpoint rxpeek
+	[ "$status" -eq 0 ] || { ct_criu_log rxpeek; false; }
+	ct_restore rxpeek
+	touch "$(ct_out rxpeek)/go"
+	ct_wait rxpeek done 30
+	assert_equal "$(cat "$(ct_out rxpeek)/peek.txt")" "$(sed -n 8p "$(ct_out rxpeek)/sent.txt")"
+	run diff "$(ct_out rxpeek)/sent.txt" "$(ct_out rxpeek)/rx.txt"
+	assert_success
+}
+
+@test "a zero-length datagram the application already peeked: the checkpoint is refused, the queue stays intact" {
+	# sizes 1,100,1400,0,...: the 4th datagram is empty, and the app peeks 7
+	ct_app rxpeek0 rxq -f 4 -n 30 -k 7
+	ct_run rxpeek0
+	ct_wait rxpeek0 ready
+	run ct_checkpoint rxpeek0
+	assert_failure
+	run grep -h "cannot save this queue exactly" "$(ct_dir rxpeek0)"/work/dump.log
+	assert_success
+	touch "$(ct_out rxpeek0)/go"
+	ct_wait rxpeek0 done 30
+	run diff "$(ct_out rxpeek0)/sent.txt" "$(ct_out rxpeek0)/rx.txt"
+	assert_success
+}
