@@ -34,7 +34,8 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
            -D_GNU_SOURCE -DUDPCORK_VERSION='"$(VERSION)"' \
-           -Isrc -Ibpf -I$(BUILD) $(PKG_CFLAGS)
+           -Isrc -Ibpf -I$(BUILD) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Wno-unused-function

@@ -1,0 +1,50 @@
+# Shared settings of the kernel-matrix scripts (test/vm/*). Sourced, not run.
+# Everything downloaded or built lives outside the checkout, under
+# $UDPCORK_VM_CACHE (default /var/cache/udpcork/kernels); results go to
+# $UDPCORK_VM_OUT (default <checkout>/vm-out).
+
+vm_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+vm_src=$(cd "$vm_here/../.." && pwd)
+VM_CACHE=${UDPCORK_VM_CACHE:-/var/cache/udpcork/kernels}
+VM_OUT=${UDPCORK_VM_OUT:-$vm_src/vm-out}
+VM_MIRROR=${UDPCORK_VM_MIRROR:-http://deb.debian.org/debian}
+# Suites whose own kernel is tested, oldest first (sid holds the newest, 7.x).
+VM_SUITES=${UDPCORK_VM_SUITES:-bookworm trixie sid}
+# Suite the guest's user-space tools (kmod) come from: the testbed's.
+VM_TOOLS_SUITE=${UDPCORK_TESTBED_SUITE:-forky}
+
+vm_log() { echo "vm: $*" >&2; }
+vm_die() { echo "vm: error: $*" >&2; exit 1; }
+
+# vm_apt SUITE apt-get|apt-cache ARGS...: apt with a private configuration
+# that sees only SUITE (never the host's sources, lists or dpkg status).
+vm_apt() {
+	local suite=$1 tool=$2 d keyring
+	shift 2
+	d=$VM_CACHE/apt/$suite
+	keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	if [ ! -f "$d/sources.list" ]; then
+		mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+		echo "deb [signed-by=$keyring] $VM_MIRROR $suite main" >"$d/sources.list"
+		: >"$d/status"
+	fi
+	"$tool" -o Dir::Etc::sourcelist="$d/sources.list" -o Dir::Etc::sourceparts=- \
+		-o Dir::State::Lists="$d/lists" -o Dir::State::status="$d/status" \
+		-o Dir::Cache="$d/cache" -o Acquire::Check-Valid-Until=false \
+		-o Acquire::Languages=none -o APT::Sandbox::User=root "$@"
+}
+
+# Host tools (Debian 12 packages only): qemu, kmod (depmod), xz.
+vm_host_tools() {
+	local need=() p
+	command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+	command -v depmod >/dev/null || [ -x /usr/sbin/depmod ] || [ -x /sbin/depmod ] || need+=(kmod)
+	command -v xz >/dev/null || need+=(xz-utils)
+	command -v flock >/dev/null || need+=(util-linux)
+	if [ ${#need[@]} -gt 0 ]; then
+		vm_log "installing host packages (Debian 12): ${need[*]}"
+		apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2 ||
+			vm_die "could not install ${need[*]}"
+	fi
+	export PATH=$PATH:/usr/sbin:/sbin
+}
