@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/sockios.h>
+#include "image.h"
 #include "log.h"
 #include "reinject.h"
 
@@ -55,18 +56,6 @@ uc_work_close (struct uc_work *w, size_t n)
     }
 }
 
-static int
-set_bytes (ProtobufCBinaryData *b, const void *data, size_t len)
-{
-  b->len = len;
-  b->data = malloc (len ? len : 1);
-  if (b->data == NULL)
-    return -1;
-  if (len)
-    memcpy (b->data, data, len);
-  return 0;
-}
-
 /* The entry for W before its data is known: owner, identity, mode. */
 static UcDgram *
 dgram_new (const struct uc_work *w)
@@ -89,7 +78,7 @@ dgram_new (const struct uc_work *w)
   d->connected = (r->flags & UC_F_CONNECTED) != 0;
   d->mode = (r->flags & UC_F_CORK) ? UC_CORK_MODE__UC_CORK_SOCKOPT : UC_CORK_MODE__UC_CORK_MSG_MORE;
   d->pending_family = r->pending;
-  if (set_bytes (&d->local_addr, r->laddr, alen) < 0 || set_bytes (&d->payload, NULL, 0) < 0)
+  if (uc_img_bytes (&d->local_addr, r->laddr, alen) < 0 || uc_img_bytes (&d->payload, NULL, 0) < 0)
     {
       protobuf_c_message_free_unpacked (&d->base, NULL);
       return NULL;
@@ -119,7 +108,7 @@ parse_capture (const struct uc_slot *s, const struct uc_sock_rec *r, UcDgram *d)
       d->tos = p[1];
       d->ttl = p[8];
       alen = 4;
-      if (set_bytes (&d->src_addr, p + 12, 4) < 0 || set_bytes (&d->dst_addr, p + 16, 4) < 0)
+      if (uc_img_bytes (&d->src_addr, p + 12, 4) < 0 || uc_img_bytes (&d->dst_addr, p + 16, 4) < 0)
         return "out of memory";
     }
   else
@@ -143,7 +132,7 @@ parse_capture (const struct uc_slot *s, const struct uc_sock_rec *r, UcDgram *d)
       if (s->len < hl + 8)
         return "truncated IPv6 datagram";
       alen = 16;
-      if (set_bytes (&d->src_addr, p + 8, 16) < 0 || set_bytes (&d->dst_addr, p + 24, 16) < 0)
+      if (uc_img_bytes (&d->src_addr, p + 8, 16) < 0 || uc_img_bytes (&d->dst_addr, p + 24, 16) < 0)
         return "out of memory";
     }
   (void) alen;
@@ -163,7 +152,7 @@ parse_capture (const struct uc_slot *s, const struct uc_sock_rec *r, UcDgram *d)
       d->transmit_time = r->cork_transmit_time ? r->cork_transmit_time : s->tstamp;
     }
   free (d->payload.data);
-  if (set_bytes (&d->payload, p + hl + 8, ulen - 8) < 0)
+  if (uc_img_bytes (&d->payload, p + hl + 8, ulen - 8) < 0)
     return "out of memory";
   return cork_attributes (r, d);
 }
@@ -186,7 +175,7 @@ cork_attributes (const struct uc_sock_rec *r, UcDgram *d)
       __u8 opt[sizeof (r->cork_opt)];
       unwind_options (r, opt);
       d->has_ip_options = 1;
-      if (set_bytes (&d->ip_options, opt, r->cork_optlen) < 0)
+      if (uc_img_bytes (&d->ip_options, opt, r->cork_optlen) < 0)
         return "out of memory";
     }
   return NULL;

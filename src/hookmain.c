@@ -74,6 +74,16 @@ uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_
 }
 
 int
+uc_hook_begin (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
+{
+  if (uc_check_oci_pid (st, err) < 0)
+    return -1;
+  if (uc_hook_opted_out (st))
+    return UC_HOOK_SKIP;
+  return uc_open_image_dir (st, o, err);
+}
+
+int
 uc_check_oci_pid (struct uc_state *st, uc_error_t *err)
 {
   char path[64];

@@ -33,6 +33,12 @@ bool uc_hook_opted_out (struct uc_state *st);
  * and the one the runtime knows under the state's id. */
 int uc_check_oci_pid (struct uc_state *st, uc_error_t *err);
 
+/* What both hooks do first: check the OCI pid, honour the opt-out, open the
+ * image directory. Returns the directory fd, 0 < ... ; UC_HOOK_SKIP if the
+ * container opted out; -1 with *ERR. */
+#define UC_HOOK_SKIP (-2)
+int uc_hook_begin (struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
+
 /* The image directory of this run, opened (O_DIRECTORY). */
 int uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
 

@@ -763,3 +763,15 @@ uc_image_read_log (int dirfd, struct uc_image *img, bool *torn, uc_error_t *err)
     }
   return 0;
 }
+
+int
+uc_img_bytes (ProtobufCBinaryData *b, const void *data, size_t len)
+{
+  b->len = len;
+  b->data = malloc (len ? len : 1);
+  if (b->data == NULL)
+    return -1;
+  if (len)
+    memcpy (b->data, data, len);
+  return 0;
+}

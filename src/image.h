@@ -64,6 +64,10 @@ int uc_image_read_log (int dirfd, struct uc_image *img, bool *torn, uc_error_t *
 /* The same checks on an image already in memory (NAME is for messages). */
 int uc_image_parse (const void *data, size_t len, const char *name, struct uc_image *img, uc_error_t *err);
 
+/* Fill a protobuf bytes field with a malloc'ed copy of LEN bytes (an empty
+ * field gets a 1-byte buffer). -1 on ENOMEM. */
+int uc_img_bytes (ProtobufCBinaryData *b, const void *data, size_t len);
+
 /* Free what *IMG owns and zero it; safe on a zeroed struct. */
 void uc_image_free (struct uc_image *img);
 

@@ -18,13 +18,9 @@ uc_poststart (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
 
   if (st->action != UC_ACTION_OCI && st->action != UC_ACTION_POST_RESTORE)
     return 0;
-  if (uc_check_oci_pid (st, err) < 0)
-    return -1;
-  if (uc_hook_opted_out (st))
-    return 0;
-  dirfd = uc_open_image_dir (st, o, err);
+  dirfd = uc_hook_begin (st, o, err);
   if (dirfd < 0)
-    return -1;
+    return dirfd == UC_HOOK_SKIP ? 0 : -1;
   ret = uc_image_read (dirfd, UC_IMG_NAME, &img, err);
   close (dirfd);
   if (ret < 0 && (*err)->status == ENOENT)

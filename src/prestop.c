@@ -310,13 +310,9 @@ uc_prestop (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
     }
   if (st->pid <= 0)
     return uc_make_error (err, 0, "%s: no container pid (CRTOOLS_INIT_PID)", uc_action_name (st->action));
-  if (uc_check_oci_pid (st, err) < 0)
-    return -1;
-  if (uc_hook_opted_out (st))
-    return 0;
-  dirfd = uc_open_image_dir (st, o, err);
+  dirfd = uc_hook_begin (st, o, err);
   if (dirfd < 0)
-    return -1;
+    return dirfd == UC_HOOK_SKIP ? 0 : -1;
   if (st->action == UC_ACTION_OCI)
     snprintf (id, sizeof (id), "oci-%d", st->pid);
   else

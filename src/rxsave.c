@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "image.h"
 #include "log.h"
 
 /* Largest IPv6 datagram the re-injection can rebuild (raw socket with its
@@ -72,18 +73,6 @@ peek_end (struct peek *p, const char *who)
                strerror (errno));
 }
 
-static int
-set_bytes (ProtobufCBinaryData *b, const void *data, size_t len)
-{
-  b->len = len;
-  b->data = malloc (len ? len : 1);
-  if (b->data == NULL)
-    return -1;
-  if (len)
-    memcpy (b->data, data, len);
-  return 0;
-}
-
 /* One datagram's metadata from the peek's name and control messages. */
 static int
 fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
@@ -94,7 +83,7 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
     {
       const struct sockaddr_in *s = (const struct sockaddr_in *) from;
       r->src_port = ntohs (s->sin_port);
-      if (set_bytes (&r->src_addr, &s->sin_addr, 4) < 0)
+      if (uc_img_bytes (&r->src_addr, &s->sin_addr, 4) < 0)
         return -1;
     }
   else
@@ -102,7 +91,7 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
       const struct sockaddr_in6 *s = (const struct sockaddr_in6 *) from;
       mapped = IN6_IS_ADDR_V4MAPPED (&s->sin6_addr);
       r->src_port = ntohs (s->sin6_port);
-      if (set_bytes (&r->src_addr, mapped ? &s->sin6_addr.s6_addr[12] : s->sin6_addr.s6_addr, mapped ? 4 : 16) < 0)
+      if (uc_img_bytes (&r->src_addr, mapped ? &s->sin6_addr.s6_addr[12] : s->sin6_addr.s6_addr, mapped ? 4 : 16) < 0)
         return -1;
     }
   for (struct cmsghdr *c = CMSG_FIRSTHDR (m); c; c = CMSG_NXTHDR (m, c))
@@ -113,13 +102,13 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
       if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && r->src_addr.len == 4)
         {
           r->has_dst_addr = 1;
-          if (set_bytes (&r->dst_addr, &((const struct in_pktinfo *) v)->ipi_addr, 4) < 0)
+          if (uc_img_bytes (&r->dst_addr, &((const struct in_pktinfo *) v)->ipi_addr, 4) < 0)
             return -1;
         }
       else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO && r->src_addr.len == 16)
         {
           r->has_dst_addr = 1;
-          if (set_bytes (&r->dst_addr, &((const struct in6_pktinfo *) v)->ipi6_addr, 16) < 0)
+          if (uc_img_bytes (&r->dst_addr, &((const struct in6_pktinfo *) v)->ipi6_addr, 16) < 0)
             return -1;
         }
       else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)
@@ -200,7 +189,7 @@ peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_i
       uc_rxdgram__init (d);
       img->rxdgrams[img->n_rxdgrams++] = d;
       d->sock = index;
-      if (set_bytes (&d->payload, buf, r) < 0 || fill_meta (d, &from, &m) < 0)
+      if (uc_img_bytes (&d->payload, buf, r) < 0 || fill_meta (d, &from, &m) < 0)
         return uc_make_error (err, ENOMEM, "receive queue");
       rs->n_dgrams++;
       rs->bytes += r;
@@ -228,7 +217,7 @@ rxsock_new (const struct uc_target *t, int peek_off)
   rs->has_ino = rs->has_peek_off = rs->has_bytes = 1;
   rs->ino = t->rec.ino;
   rs->peek_off = peek_off;
-  if (set_bytes (&rs->local_addr, t->rec.laddr, t->rec.family == AF_INET6 ? 16 : 4) < 0)
+  if (uc_img_bytes (&rs->local_addr, t->rec.laddr, t->rec.family == AF_INET6 ? 16 : 4) < 0)
     {
       free (rs);
       return NULL;

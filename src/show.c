@@ -80,8 +80,9 @@ show_dir (const char *dir, bool json)
   return 0;
 }
 
-int
-uc_show_main (int argc, char **argv)
+/* Returns an exit status to end with, or -1 to go on. */
+static int
+parse_opts (int argc, char **argv, const char *shortopts, bool *json)
 {
   static const struct option opts[] = {
     { "json", no_argument, NULL, 'j' },
@@ -89,16 +90,13 @@ uc_show_main (int argc, char **argv)
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
   };
-  bool json = false;
   int c;
 
-  uc_log_init ("udpcork", 0);
-  /* "+": stop at the command word; options may follow it too (see below). */
-  while ((c = getopt_long (argc, argv, "+jhV", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, shortopts, opts, NULL)) != -1)
     switch (c)
       {
       case 'j':
-        json = true;
+        *json = true;
         break;
       case 'h':
         usage (stdout);
@@ -110,6 +108,20 @@ uc_show_main (int argc, char **argv)
         usage (stderr);
         return 2;
       }
+  return -1;
+}
+
+int
+uc_show_main (int argc, char **argv)
+{
+  bool json = false;
+  int c;
+
+  uc_log_init ("udpcork", 0);
+  /* Options before the command word ("+": stop there), then after it. */
+  c = parse_opts (argc, argv, "+jhV", &json);
+  if (c >= 0)
+    return c;
   if (optind >= argc)
     {
       usage (stderr);
@@ -121,23 +133,12 @@ uc_show_main (int argc, char **argv)
       usage (stderr);
       return 2;
     }
-  /* Options after "show". */
   argc -= optind;
   argv += optind;
   optind = 0; /* full re-initialisation of getopt */
-  while ((c = getopt_long (argc, argv, "jh", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'j':
-        json = true;
-        break;
-      case 'h':
-        usage (stdout);
-        return 0;
-      default:
-        usage (stderr);
-        return 2;
-      }
+  c = parse_opts (argc, argv, "jh", &json);
+  if (c >= 0)
+    return c;
   if (optind != argc - 1)
     {
       fprintf (stderr, "udpcork show: expected exactly one DIR or ARCHIVE\n");
