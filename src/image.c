@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
@@ -166,7 +167,24 @@ struct cursor
 {
   const uint8_t *buf;
   size_t len, off;
+  size_t mapped;   /* bytes mapped from the file (0: BUF is not ours to unmap) */
+  size_t released; /* bytes already given back to the kernel */
 };
+
+/* A mapped image: the pages of the entries already unpacked are dropped as
+ * the reader goes, so that the payloads are not held twice. */
+static void
+cursor_release (struct cursor *c)
+{
+  long page = sysconf (_SC_PAGESIZE);
+  size_t upto = c->off & ~((size_t) page - 1);
+
+  if (c->mapped && upto > c->released)
+    {
+      madvise ((void *) (c->buf + c->released), upto - c->released, MADV_DONTNEED);
+      c->released = upto;
+    }
+}
 
 #define ENTRY_NAME_LEN 96
 
@@ -304,6 +322,7 @@ read_dgrams (struct cursor *c, struct uc_image *img, uc_error_t *err)
       if (next_entry (c, i + 1, n, &data, &size, err) < 0)
         return -1;
       img->dgrams[i] = uc_dgram__unpack (NULL, size, data);
+      cursor_release (c);
       if (img->dgrams[i] == NULL)
         return uc_make_error (err, 0, "corrupt %s at byte offset %zu", entry_name (i + 1, n, name, sizeof (name)), at);
       img->n_dgrams = i + 1;
@@ -331,6 +350,7 @@ read_list (struct cursor *c, const ProtobufCMessageDescriptor *desc, const char 
       if (next_entry_named (c, name, &data, &size, err) < 0)
         return -1;
       (*out)[i] = protobuf_c_message_unpack (desc, NULL, size, data);
+      cursor_release (c);
       if ((*out)[i] == NULL)
         return uc_make_error (err, 0, "corrupt %s at byte offset %zu", name, at);
       *done = i + 1;
@@ -392,11 +412,14 @@ read_rx (struct cursor *c, struct uc_image *img, uc_error_t *err)
 }
 
 static int
-load_file (int dirfd, const char *name, char **buf, size_t *len, uc_error_t *err)
+load_file (int dirfd, const char *name, struct cursor *c, uc_error_t *err)
 {
+  static const uint8_t empty[1];
   struct stat st;
-  int fd, ret;
+  void *map;
+  int fd, ret = 0;
 
+  memset (c, 0, sizeof (*c));
   fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0 && errno == ELOOP)
     return uc_make_error (err, errno, "refusing to open a symbolic link");
@@ -408,26 +431,41 @@ load_file (int dirfd, const char *name, char **buf, size_t *len, uc_error_t *err
     ret = uc_make_error (err, 0, "not a regular file");
   else if ((unsigned long long) st.st_size > UC_IMG_MAX_FILE)
     ret = uc_make_error (err, 0, "file is %lld bytes (max %llu)", (long long) st.st_size, UC_IMG_MAX_FILE);
+  else if (st.st_size == 0)
+    c->buf = empty;
+  else if ((map = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+    ret = uc_make_error (err, errno, "mmap");
   else
-    ret = uc_read_all (fd, UC_IMG_MAX_FILE, buf, len, err);
+    {
+      madvise (map, st.st_size, MADV_SEQUENTIAL);
+      c->buf = map;
+      c->len = c->mapped = st.st_size;
+    }
   close (fd);
   return ret;
 }
 
-int
-uc_image_parse (const void *data, size_t len, const char *name, struct uc_image *img, uc_error_t *err)
+static void
+unload_file (struct cursor *c)
 {
-  struct cursor c = { .buf = data, .len = len };
+  if (c->mapped)
+    munmap ((void *) c->buf, c->mapped);
+  c->mapped = 0;
+}
+
+static int
+parse_cursor (struct cursor *c, const char *name, struct uc_image *img, uc_error_t *err)
+{
   int ret;
 
   memset (img, 0, sizeof (*img));
-  ret = check_frame (&c, err);
+  ret = check_frame (c, err);
   if (ret == 0)
-    ret = read_head (&c, img, err);
+    ret = read_head (c, img, err);
   if (ret == 0)
-    ret = read_dgrams (&c, img, err);
+    ret = read_dgrams (c, img, err);
   if (ret == 0)
-    ret = read_rx (&c, img, err);
+    ret = read_rx (c, img, err);
   if (ret < 0)
     {
       uc_image_free (img);
@@ -437,17 +475,23 @@ uc_image_parse (const void *data, size_t len, const char *name, struct uc_image 
 }
 
 int
+uc_image_parse (const void *data, size_t len, const char *name, struct uc_image *img, uc_error_t *err)
+{
+  struct cursor c = { .buf = data, .len = len };
+  return parse_cursor (&c, name, img, err);
+}
+
+int
 uc_image_read (int dirfd, const char *name, struct uc_image *img, uc_error_t *err)
 {
-  char *buf = NULL;
-  size_t len = 0;
+  struct cursor c;
   int ret;
 
   memset (img, 0, sizeof (*img));
-  if (load_file (dirfd, name, &buf, &len, err) < 0)
+  if (load_file (dirfd, name, &c, err) < 0)
     return uc_error_wrap (err, "read image `%s`", name);
-  ret = uc_image_parse (buf, len, name, img, err);
-  free (buf);
+  ret = parse_cursor (&c, name, img, err);
+  unload_file (&c);
   return ret;
 }
 
@@ -713,15 +757,13 @@ uc_image_log_close (struct uc_image_log *l, bool remove)
 int
 uc_image_read_log (int dirfd, struct uc_image *img, bool *torn, uc_error_t *err)
 {
-  struct cursor c = { 0 };
-  char *buf = NULL;
+  struct cursor c;
   int ret;
 
   memset (img, 0, sizeof (*img));
   *torn = false;
-  if (load_file (dirfd, UC_LOG_NAME, &buf, &c.len, err) < 0)
+  if (load_file (dirfd, UC_LOG_NAME, &c, err) < 0)
     return uc_error_wrap (err, "read capture log `%s`", UC_LOG_NAME);
-  c.buf = (const uint8_t *) buf;
   ret = check_frame (&c, err);
   if (ret == 0)
     ret = read_head (&c, img, err);
@@ -746,6 +788,7 @@ uc_image_read_log (int dirfd, struct uc_image *img, bool *torn, uc_error_t *err)
         }
       img->dgrams = nv;
       img->dgrams[img->n_dgrams] = uc_dgram__unpack (NULL, size, data);
+      cursor_release (&c);
       if (img->dgrams[img->n_dgrams] == NULL)
         {
           ret = uc_make_error (err, 0, "corrupt entry %zu", k);
@@ -755,7 +798,7 @@ uc_image_read_log (int dirfd, struct uc_image *img, bool *torn, uc_error_t *err)
       if ((ret = check_dgram (img->dgrams[img->n_dgrams - 1], k, err)) < 0)
         break;
     }
-  free (buf);
+  unload_file (&c);
   if (ret < 0)
     {
       uc_image_free (img);
