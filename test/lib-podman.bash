@@ -77,16 +77,9 @@ pm_exec() { podman exec "$1" /bin/busybox sh -c "$2"; }
 
 # pm_wait NAME FILE [SECONDS]: wait for /out/FILE in the container.
 pm_wait() {
-	local name=$1 file=$2 secs=${3:-15} f n
+	local name=$1 file=$2 secs=${3:-15}
 	if pm_has_vol "$name"; then
-		f="$(pm_out "$name")/$file"
-		n=$((secs * 20))
-		while [ ! -e "$f" ] && [ $n -gt 0 ]; do
-			sleep 0.05
-			n=$((n - 1))
-		done
-		[ -e "$f" ] && return 0
-		cat "$(pm_out "$name")/log" >&2 2>/dev/null
+		wait_file "$(pm_out "$name")/$file" "$secs" && return 0
 	else
 		pm_exec "$name" "n=$((secs * 20)); while [ ! -e /out/$file ] && [ \$n -gt 0 ]; do sleep 0.05; n=\$((n - 1)); done; [ -e /out/$file ]" && return 0
 		pm_exec "$name" "cat /out/log" >&2 2>/dev/null
@@ -136,13 +129,9 @@ pm_static() { podman inspect -f '{{.StaticDir}}' "$1"; }
 # pm_txq NAME PORT: the write queue (bytes) of the container's UDP socket
 # bound to PORT, as the kernel reports it (like ct_txq).
 pm_txq() {
-	local pid hex
+	local pid
 	pid=$(pm_pid "$1")
-	hex=$(printf '%04X' "$2")
-	hex=$(nsenter -t "$pid" -n cat /proc/net/udp /proc/net/udp6 |
-		awk -v p=":$hex" '$2 ~ p"$" { split($5, q, ":"); print q[1]; exit }')
-	[ -n "$hex" ] || { echo "no UDP socket on port $2 in container $1" >&2; return 1; }
-	echo $((16#$hex))
+	txq_of "$pid" "$2" "container $1"
 }
 
 # CRIU's log of the last dump/restore of NAME (kept by --keep).

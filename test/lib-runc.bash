@@ -21,23 +21,15 @@ require_runc() {
 # "doesn't manage network devices"): such a container comes back with its
 # loopback down, and nothing can be sent there after the restore.
 rc_create() {
-	local name=$1 b args="" a
+	local name=$1 b
 	shift
 	b=$(ct_dir "$name")
-	rm -rf "$b"
 	ip netns del "$name" 2>/dev/null || true
 	ip netns add "$name"
 	ip -n "$name" link set lo up
-	mkdir -p "$b/rootfs"/{proc,dev,sys,tmp,out,bin} "$b/img" "$b/work"
-	cp "$UC_BUILD/test/udpapp" "$b/rootfs/udpapp"
-	for a in "$@"; do args+="\"$a\", "; done
-	args=${args%, }
+	bundle_new "$b"
 	(cd "$b" && runc spec)
-	sed -i -e 's/"terminal": true/"terminal": false/' \
-		-e 's/"readonly": true/"readonly": false/' \
-		-e "s|^\\([[:space:]]*\\)\"sh\"\$|\\1$args|" \
-		-e 's/"CAP_NET_BIND_SERVICE"/"CAP_NET_BIND_SERVICE", "CAP_NET_ADMIN", "CAP_NET_RAW"/' \
-		"$b/config.json"
+	bundle_set_args "$b/config.json" "$@"
 	grep -q '"/udpapp"' "$b/config.json" || { echo "rc_create: could not set the args in $b/config.json" >&2; return 1; }
 	jq --arg p "/run/netns/$name" \
 		'.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' \
@@ -54,23 +46,12 @@ rc_run() {
 	rc_runc run -d --bundle "$(ct_dir "$name")" "$name" </dev/null
 }
 
-rc_pid() { runc state "$1" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'; }
+rc_pid() { rt_pid runc "$1"; }
 
 # rc_checkpoint NAME [runc checkpoint options]
-rc_checkpoint() {
-	local name=$1 b
-	shift
-	b=$(ct_dir "$name")
-	rm -rf "$b/img" "$b/work"
-	mkdir -p "$b/img" "$b/work"
-	rc_runc checkpoint --image-path "$b/img" --work-path "$b/work" "$@" "$name"
-}
+rc_checkpoint() { rt_checkpoint rc_runc "$@"; }
 
-rc_restore() {
-	local name=$1 b
-	b=$(ct_dir "$name")
-	rc_runc restore -d --image-path "$b/img" --work-path "$b/work" --bundle "$b" "$name" </dev/null
-}
+rc_restore() { rt_restore rc_runc "$1"; }
 
 rc_rm() {
 	runc kill "$1" KILL >/dev/null 2>&1 || true
@@ -95,43 +76,7 @@ rc_logs() {
 	tail -n 30 "$b/work"/*.log "$CT_BASE/runc.log" 2>/dev/null || true
 }
 
-# txq_of PID PORT: the write queue (bytes) of the UDP socket bound to PORT in
-# the network namespace of PID, as /proc/net/udp{,6} shows it.
-txq_of() {
-	local hex q
-	hex=$(printf '%04X' "$2")
-	q=$(nsenter -t "$1" -n cat /proc/net/udp /proc/net/udp6 |
-		awk -v p=":$hex" '$2 ~ p"$" { split($5, q, ":"); print q[1]; exit }')
-	[ -n "$q" ] || { echo "no UDP socket on port $2 in the netns of pid $1" >&2; return 1; }
-	echo $((16#$q))
-}
-
 rc_txq() { txq_of "$(rc_pid "$1")" "$2"; }
-
-sum_sizes() {
-	local IFS=, t=0 s
-	for s in $1; do t=$((t + s)); done
-	echo $t
-}
-
-# wait_file FILE [SECONDS]
-wait_file() {
-	local n=$((${2:-10} * 20))
-	while [ ! -e "$1" ] && [ $n -gt 0 ]; do
-		sleep 0.05
-		n=$((n - 1))
-	done
-	[ -e "$1" ] || { echo "timeout waiting for $1" >&2; cat "$(dirname "$1")/log" >&2 2>/dev/null; return 1; }
-}
-
-# assert_delivered_in DIR LEN: the receiver that wrote to DIR got exactly one
-# datagram of LEN bytes, the ones the app sent, from the app's port (9001).
-assert_delivered_in() {
-	local out=$1 len=$2
-	run cat "$out/recv.meta"
-	assert_output "count=1 len=$len sport=9001"
-	assert_equal "$(sha256sum <"$out/recv.bin")" "$(sha256sum <"$out/sent.bin")"
-}
 
 # --- bare CRIU (no container runtime) -------------------------------------
 

@@ -29,26 +29,41 @@ require_stack() {
 ct_dir() { echo "$CT_BASE/$1"; }
 ct_out() { echo "$CT_BASE/$1/rootfs/out"; }
 
-# ct_create NAME ARG...: a bundle whose init runs ARG... (udpapp is /udpapp).
-ct_create() {
-	local name=$1 b args="" a
+# bundle_new DIR: an empty bundle directory DIR (rootfs with /udpapp, img/,
+# work/), for `crun spec` / `runc spec`.
+bundle_new() {
+	rm -rf "$1"
+	mkdir -p "$1/rootfs"/{proc,dev,sys,tmp,out,bin} "$1/img" "$1/work"
+	cp "$UC_BUILD/test/udpapp" "$1/rootfs/udpapp"
+}
+
+# bundle_set_args CONFIG ARG...: the spec CONFIG (from `crun spec` or `runc
+# spec`) runs ARG..., without a terminal, with a writable root and
+# CAP_NET_ADMIN, CAP_NET_RAW.
+bundle_set_args() {
+	local config=$1 args="" a
 	shift
-	b=$(ct_dir "$name")
-	rm -rf "$b"
-	mkdir -p "$b/rootfs"/{proc,dev,sys,tmp,out,bin} "$b/img" "$b/work"
-	cp "$UC_BUILD/test/udpapp" "$b/rootfs/udpapp"
-	cp /bin/busybox "$b/rootfs/bin/busybox" 2>/dev/null || true
 	for a in "$@"; do args+="\"$a\", "; done
 	args=${args%, }
 	args=${args//\\/\\\\}
 	args=${args//&/\\&}
 	args=${args//|/\\|}
-	(cd "$b" && crun spec)
 	sed -i -e 's/"terminal": true/"terminal": false/' \
 		-e 's/"readonly": true/"readonly": false/' \
 		-e "s|^\\([[:space:]]*\\)\"sh\"\$|\\1$args|" \
 		-e 's/"CAP_NET_BIND_SERVICE"/"CAP_NET_BIND_SERVICE", "CAP_NET_ADMIN", "CAP_NET_RAW"/' \
-		"$b/config.json"
+		"$config"
+}
+
+# ct_create NAME ARG...: a bundle whose init runs ARG... (udpapp is /udpapp).
+ct_create() {
+	local name=$1 b
+	shift
+	b=$(ct_dir "$name")
+	bundle_new "$b"
+	cp /bin/busybox "$b/rootfs/bin/busybox" 2>/dev/null || true
+	(cd "$b" && crun spec)
+	bundle_set_args "$b/config.json" "$@"
 }
 
 ct_run() {
@@ -56,35 +71,47 @@ ct_run() {
 	crun run -d --bundle "$(ct_dir "$name")" "$name" </dev/null
 }
 
-# ct_wait NAME FILE [SECONDS]: wait for /out/FILE in the container.
-ct_wait() {
-	local f
-	f="$(ct_out "$1")/$2"
-	local n=$((${3:-10} * 20))
-	while [ ! -e "$f" ] && [ $n -gt 0 ]; do
+# wait_file FILE [SECONDS]: wait for FILE (default 10 s); on a timeout show
+# the log next to it (the app's OUTDIR/log).
+wait_file() {
+	local n=$((${2:-10} * 20))
+	while [ ! -e "$1" ] && [ $n -gt 0 ]; do
 		sleep 0.05
 		n=$((n - 1))
 	done
-	[ -e "$f" ] || { echo "timeout waiting for $f" >&2; cat "$(ct_out "$1")/log" >&2 2>/dev/null; return 1; }
+	[ -e "$1" ] || { echo "timeout waiting for $1" >&2; cat "$(dirname "$1")/log" >&2 2>/dev/null; return 1; }
 }
 
-ct_pid() { crun state "$1" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'; }
+# ct_wait NAME FILE [SECONDS]: wait for /out/FILE in the container.
+ct_wait() { wait_file "$(ct_out "$1")/$2" "${3:-10}"; }
 
-# ct_checkpoint NAME [crun checkpoint options]
-ct_checkpoint() {
-	local name=$1 b
-	shift
+# rt_pid RUNTIME NAME: the container's pid, as RUNTIME (crun, runc) says.
+rt_pid() { "$1" state "$2" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'; }
+
+# rt_checkpoint RUNTIME NAME [checkpoint options]: RUNTIME (crun, rc_runc)
+# checkpoints NAME into its bundle's fresh img/ and work/.
+rt_checkpoint() {
+	local rt=$1 name=$2 b
+	shift 2
 	b=$(ct_dir "$name")
 	rm -rf "$b/img" "$b/work"
 	mkdir -p "$b/img" "$b/work"
-	crun checkpoint --image-path "$b/img" --work-path "$b/work" "$@" "$name"
+	"$rt" checkpoint --image-path "$b/img" --work-path "$b/work" "$@" "$name"
 }
 
-ct_restore() {
-	local name=$1 b
+# rt_restore RUNTIME NAME: RUNTIME restores NAME (detached) from its bundle.
+rt_restore() {
+	local rt=$1 name=$2 b
 	b=$(ct_dir "$name")
-	crun restore -d --image-path "$b/img" --work-path "$b/work" --bundle "$b" "$name" </dev/null
+	"$rt" restore -d --image-path "$b/img" --work-path "$b/work" --bundle "$b" "$name" </dev/null
 }
+
+ct_pid() { rt_pid crun "$1"; }
+
+# ct_checkpoint NAME [crun checkpoint options]
+ct_checkpoint() { rt_checkpoint crun "$@"; }
+
+ct_restore() { rt_restore crun "$1"; }
 
 ct_rm() {
 	crun kill "$1" KILL >/dev/null 2>&1 || true
@@ -121,16 +148,23 @@ ct_criu_log() {
 udpcork_disable() { LIBEXECDIR=$UC_LIBEXEC sh "$UC_SRC/oci-examples/criu-conf" remove >/dev/null; }
 udpcork_enable() { LIBEXECDIR=$UC_LIBEXEC sh "$UC_SRC/oci-examples/criu-conf" add >/dev/null; }
 
-# ct_txq NAME PORT: the write queue (tx_queue, bytes) of the container's UDP
-# socket bound to PORT, as the kernel reports it in /proc/net/udp{,6}.
-ct_txq() {
-	local pid hex
-	pid=$(ct_pid "$1")
+# txq_of PID PORT [WHAT]: the write queue (tx_queue, bytes) of the UDP
+# socket bound to PORT in the network namespace of PID, as the kernel
+# reports it in /proc/net/udp{,6}; WHAT names that namespace in the error.
+txq_of() {
+	local hex q
 	hex=$(printf '%04X' "$2")
-	hex=$(nsenter -t "$pid" -n cat /proc/net/udp /proc/net/udp6 |
+	q=$(nsenter -t "$1" -n cat /proc/net/udp /proc/net/udp6 |
 		awk -v p=":$hex" '$2 ~ p"$" { split($5, q, ":"); print q[1]; exit }')
-	[ -n "$hex" ] || { echo "no UDP socket on port $2 in container $1" >&2; return 1; }
-	echo $((16#$hex))
+	[ -n "$q" ] || { echo "no UDP socket on port $2 in ${3:-the netns of pid $1}" >&2; return 1; }
+	echo $((16#$q))
+}
+
+# ct_txq NAME PORT: the write queue of the container's UDP socket on PORT.
+ct_txq() {
+	local pid
+	pid=$(ct_pid "$1")
+	txq_of "$pid" "$2" "container $1"
 }
 
 # ct_annotate NAME KEY VALUE: add an OCI annotation to the bundle's config.
@@ -152,4 +186,52 @@ ct_app() {
 	shift 2
 	ct_create "$name" "/$prog" "$@"
 	cp "$UC_BUILD/test/$prog" "$(ct_dir "$name")/rootfs/$prog"
+}
+
+# sum_sizes S1,S2,...: their sum (an app's -s SIZES: the datagram's length).
+sum_sizes() {
+	local IFS=, t=0 s
+	for s in $1; do t=$((t + s)); done
+	echo $t
+}
+
+# assert_delivered_in DIR LEN [SENT_DIR]: the receiver that wrote to DIR got
+# exactly one datagram of LEN bytes, the ones the app sent (SENT_DIR/sent.bin,
+# default DIR/sent.bin), from the app's port (9001).
+assert_delivered_in() {
+	local out=$1 len=$2 sent=${3:-$1}
+	run cat "$out/recv.meta"
+	assert_output "count=1 len=$len sport=9001"
+	assert_equal "$(sha256sum <"$out/recv.bin")" "$(sha256sum <"$sent/sent.bin")"
+}
+
+# ct_finish NAME LEN [SECONDS]: let the udpapp of NAME uncork (/out/go),
+# wait for it to be done (default 15 s), and check that its receiver got
+# the datagram, LEN bytes, intact and once.
+ct_finish() {
+	touch "$(ct_out "$1")/go"
+	ct_wait "$1" done "${3:-15}"
+	assert_delivered_in "$(ct_out "$1")" "$2"
+}
+
+# ct_standard_hooks [--udpcork]: called at the top of a .bats file, the
+# usual hooks of the crun tests: the stack is required, bats-assert loaded,
+# and every container removed after each test; with --udpcork, udpcork is
+# enabled in CRIU's config before and after each test (for tests that
+# disable it). A file may redefine any of them after.
+ct_standard_hooks() {
+	setup_file() { require_stack; }
+	if [ "${1:-}" = --udpcork ]; then
+		setup() {
+			load_bats_libs
+			udpcork_enable
+		}
+		teardown() {
+			ct_cleanup_all
+			udpcork_enable
+		}
+	else
+		setup() { load_bats_libs; }
+		teardown() { ct_cleanup_all; }
+	fi
 }

@@ -46,25 +46,16 @@
  * Errors say ERR. Finally OUTDIR/done. Every sleep and read retries on
  * EINTR (CRIU restores interrupted syscalls that way). */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+
+#define APP_NAME "fidelity"
+#include "app.h"
 
 #ifndef UDP_CORK
 #define UDP_CORK 1
@@ -91,8 +82,6 @@
 #define MAX_CASES 256
 #define MAX_W 16
 
-static const char *out = "/out";
-
 struct acase
 {
   /* from the case file */
@@ -109,51 +98,6 @@ struct acase
 
 static struct acase *cases;
 static int ncases;
-
-static void
-die (const char *fmt, ...)
-{
-  va_list ap;
-  int e = errno;
-  va_start (ap, fmt);
-  fprintf (stderr, "fidelity: ");
-  vfprintf (stderr, fmt, ap);
-  fprintf (stderr, ": %s\n", strerror (e));
-  va_end (ap);
-  exit (1);
-}
-
-static void
-write_file (const char *name, const void *data, size_t len)
-{
-  char path[256], tmp[300];
-  int fd;
-
-  snprintf (path, sizeof (path), "%s/%s", out, name);
-  snprintf (tmp, sizeof (tmp), "%s.tmp", path);
-  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0 || (len && write (fd, data, len) != (ssize_t) len) || close (fd) < 0 || rename (tmp, path) < 0)
-    die ("%s", path);
-}
-
-static void
-nap_ms (long ms)
-{
-  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-    ;
-}
-
-static void
-wait_file (const char *name)
-{
-  char path[256];
-  struct stat st;
-
-  snprintf (path, sizeof (path), "%s/%s", out, name);
-  while (stat (path, &st) < 0)
-    nap_ms (20);
-}
 
 /* --- SHA-256 -------------------------------------------------------------- */
 static const uint32_t K[64] = {
@@ -322,50 +266,6 @@ static int
 domain_of (const struct acase *c)
 {
   return c->fam == '4' ? AF_INET : AF_INET6;
-}
-
-static socklen_t
-make_addr (int dom, const char *addr, int port, struct sockaddr_storage *ss)
-{
-  memset (ss, 0, sizeof (*ss));
-  if (dom == AF_INET)
-    {
-      struct sockaddr_in *s = (struct sockaddr_in *) ss;
-      s->sin_family = AF_INET;
-      s->sin_port = htons (port);
-      if (inet_pton (AF_INET, addr, &s->sin_addr) != 1)
-        {
-          errno = EINVAL;
-          die ("bad IPv4 address %s", addr);
-        }
-      return sizeof (*s);
-    }
-  struct sockaddr_in6 *s = (struct sockaddr_in6 *) ss;
-  s->sin6_family = AF_INET6;
-  s->sin6_port = htons (port);
-  if (inet_pton (AF_INET6, addr, &s->sin6_addr) != 1)
-    {
-      errno = EINVAL;
-      die ("bad IPv6 address %s", addr);
-    }
-  return sizeof (*s);
-}
-
-static const char *
-addr_str (const void *sa, char *buf, size_t len, int *port)
-{
-  const struct sockaddr *s = sa;
-  if (s->sa_family == AF_INET)
-    {
-      inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, buf, len);
-      *port = ntohs (((const struct sockaddr_in *) sa)->sin_port);
-    }
-  else
-    {
-      inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, buf, len);
-      *port = ntohs (((const struct sockaddr_in6 *) sa)->sin6_port);
-    }
-  return buf;
 }
 
 /* Add ADDR/128 (no DAD) to lo (ifindex 1) with rtnetlink. */
@@ -871,7 +771,7 @@ drain (int ci)
 int
 main (int argc, char **argv)
 {
-  int null, fd, nchild = 0, maxproc = 0, pfd[2];
+  int nchild = 0, maxproc = 0, pfd[2];
   pid_t kids[8];
   char *buf;
   size_t bl = 0;
@@ -886,20 +786,8 @@ main (int argc, char **argv)
     out = argv[2];
 
   /* stdio inside the container, so that CRIU sees no outside file */
-  {
-    char log[256];
-    snprintf (log, sizeof (log), "%s/log", out);
-    null = open ("/dev/null", O_RDONLY);
-    fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (null >= 0)
-      dup2 (null, 0);
-    if (fd >= 0)
-      {
-        dup2 (fd, 1);
-        dup2 (fd, 2);
-      }
-    setvbuf (stdout, NULL, _IOLBF, 0);
-  }
+  stdio_to_log (STDIO_KEEP);
+  setvbuf (stdout, NULL, _IOLBF, 0);
 
   cases = mmap (NULL, MAX_CASES * sizeof (*cases), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (cases == MAP_FAILED)

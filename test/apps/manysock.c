@@ -16,27 +16,17 @@
  * RLIMIT_NOFILE is raised to its hard limit (the bundle must allow N + 16).
  * Every sleep and read retries on EINTR (CRIU restores interrupted syscalls
  * that way). */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <netinet/udp.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+
+#define APP_NAME "manysock"
+#include "app.h"
 
 #ifndef SO_RCVBUFFORCE
 #define SO_RCVBUFFORCE 33
 #endif
-
-static const char *out = "/out";
 
 /* Shared between the sender and the receiver (MAP_SHARED, forked). */
 struct shared
@@ -44,90 +34,12 @@ struct shared
   volatile long received;
 };
 
-static void
-die (const char *what)
-{
-  fprintf (stderr, "manysock: %s: %s\n", what, strerror (errno));
-  exit (1);
-}
-
-static void
-write_file (const char *name, const void *data, size_t len)
-{
-  char path[256], tmp[300];
-  int fd;
-
-  snprintf (path, sizeof (path), "%s/%s", out, name);
-  snprintf (tmp, sizeof (tmp), "%s.tmp", path);
-  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0 || (len && write (fd, data, len) != (ssize_t) len) || close (fd) < 0 || rename (tmp, path) < 0)
-    die (path);
-}
-
-static void
-nap_ms (long ms)
-{
-  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-    ;
-}
-
-static int
-have_file (const char *name)
-{
-  char path[256];
-  struct stat st;
-
-  snprintf (path, sizeof (path), "%s/%s", out, name);
-  return stat (path, &st) == 0;
-}
-
-static void
-wait_file (const char *name)
-{
-  while (! have_file (name))
-    nap_ms (20);
-}
-
 static long long
 now_ms (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static socklen_t
-make_addr (int family, int loopback, int port, struct sockaddr_storage *ss)
-{
-  memset (ss, 0, sizeof (*ss));
-  if (family == 4)
-    {
-      struct sockaddr_in *s = (struct sockaddr_in *) ss;
-      s->sin_family = AF_INET;
-      s->sin_port = htons (port);
-      s->sin_addr.s_addr = htonl (loopback ? INADDR_LOOPBACK : INADDR_ANY);
-      return sizeof (*s);
-    }
-  struct sockaddr_in6 *s = (struct sockaddr_in6 *) ss;
-  s->sin6_family = AF_INET6;
-  s->sin6_port = htons (port);
-  s->sin6_addr = loopback ? in6addr_loopback : in6addr_any;
-  return sizeof (*s);
-}
-
-static int
-bound_socket (int family, int loopback, int port)
-{
-  struct sockaddr_storage ss;
-  socklen_t l = make_addr (family, loopback, port, &ss);
-  int fd = socket (family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM, 0);
-  char what[64];
-
-  snprintf (what, sizeof (what), "bind port %d", port);
-  if (fd < 0 || bind (fd, (struct sockaddr *) &ss, l) < 0)
-    die (what);
-  return fd;
 }
 
 static int
@@ -173,7 +85,7 @@ receiver (int fd, long expect, struct shared *sh)
 int
 main (int argc, char **argv)
 {
-  int family = 4, cork = 1, base = 20000, rport = 9000, opt, fd, one = 1, zero = 0, null;
+  int family = 4, cork = 1, base = 20000, rport = 9000, opt, fd, one = 1, zero = 0;
   long n = 1, size = 0, window;
   int *socks;
   unsigned char *payload;
@@ -204,23 +116,7 @@ main (int argc, char **argv)
     }
 
   /* stdio inside the container, so that CRIU sees no outside file */
-  {
-    char log[256];
-    snprintf (log, sizeof (log), "%s/log", out);
-    null = open ("/dev/null", O_RDONLY);
-    fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (null >= 0)
-      dup2 (null, 0);
-    if (fd >= 0)
-      {
-        dup2 (fd, 1);
-        dup2 (fd, 2);
-      }
-    if (null > 2)
-      close (null);
-    if (fd > 2)
-      close (fd);
-  }
+  stdio_to_log (STDIO_CLOSE_NULL | STDIO_CLOSE_LOG);
 
   if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
     {
@@ -240,7 +136,7 @@ main (int argc, char **argv)
   sh->received = 0;
 
   /* The receiver: a buffer big enough for a window of datagrams. */
-  fd = bound_socket (family, 1, rport);
+  fd = bound_socket (family_domain (family), local_addr (family, 1), rport);
   if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof (rcvbuf)) < 0)
     setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof (rcvbuf));
   if (getsockopt (fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl_len) < 0)
@@ -262,10 +158,10 @@ main (int argc, char **argv)
     die ("calloc");
   for (long i = 0; i < size; i++)
     payload[i] = (unsigned char) (i * 7 + 13);
-  dl = make_addr (family, 1, rport, &dst);
+  dl = make_addr (family_domain (family), local_addr (family, 1), rport, &dst);
   for (long i = 0; i < n; i++)
     {
-      socks[i] = bound_socket (family, 0, base + i);
+      socks[i] = bound_socket (family_domain (family), local_addr (family, 0), base + i);
       if (! cork)
         continue;
       if (setsockopt (socks[i], IPPROTO_UDP, UDP_CORK, &one, sizeof (one)) < 0)

@@ -19,62 +19,20 @@
  * peek (written to OUTDIR/peek.txt, same format) must be datagram K+1.
  * Static; every sleep and read retries on EINTR. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-static const char *out = "/out";
-
-static void
-die (const char *what)
-{
-  fprintf (stderr, "rxq: %s: %s\n", what, strerror (errno));
-  exit (1);
-}
-
-static void
-nap (void)
-{
-  struct timespec ts = { 0, 20000000 };
-  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-    ;
-}
+#define APP_NAME "rxq"
+#include "app.h"
 
 static FILE *
 open_out (const char *name, const char *mode)
 {
   char p[256];
-  snprintf (p, sizeof (p), "%s/%s", out, name);
-  FILE *f = fopen (p, mode);
+  FILE *f = fopen (out_path (p, sizeof (p), name), mode);
   if (f == NULL)
-    die (p);
+    die ("%s", p);
   return f;
-}
-
-static void
-touch (const char *name)
-{
-  fclose (open_out (name, "w"));
-}
-
-static void
-wait_for (const char *name)
-{
-  char p[256];
-  struct stat st;
-  snprintf (p, sizeof (p), "%s/%s", out, name);
-  while (stat (p, &st) < 0)
-    nap ();
 }
 
 static uint64_t
@@ -84,25 +42,6 @@ fnv (const unsigned char *p, size_t n)
   while (n--)
     h = (h ^ *p++) * 1099511628211ull;
   return h;
-}
-
-static socklen_t
-addr_of (int fam, const char *a, int port, struct sockaddr_storage *ss)
-{
-  memset (ss, 0, sizeof (*ss));
-  if (fam == 4)
-    {
-      struct sockaddr_in *s = (struct sockaddr_in *) ss;
-      s->sin_family = AF_INET;
-      s->sin_port = htons (port);
-      inet_pton (AF_INET, a, &s->sin_addr);
-      return sizeof (*s);
-    }
-  struct sockaddr_in6 *s = (struct sockaddr_in6 *) ss;
-  s->sin6_family = AF_INET6;
-  s->sin6_port = htons (port);
-  inet_pton (AF_INET6, a, &s->sin6_addr);
-  return sizeof (*s);
 }
 
 static void
@@ -123,9 +62,9 @@ sender (int fam, int n, int port, const char *sizes)
       struct sockaddr_storage ss;
       /* source port PORT+1 from 127.0.0.1 stays bound here through the
        * checkpoint; the others get their own ports */
-      socklen_t l = addr_of (fam, fam == 4 ? src4[k] : src6[k], k == 0 ? port + 1 : port + 10 + k, &ss);
+      socklen_t l = make_addr (family_domain (fam), fam == 4 ? src4[k] : src6[k], k == 0 ? port + 1 : port + 10 + k, &ss);
       int ttl = 20 + k * 40, tos = k * 0x24 + (k & 3);
-      fds[k] = socket (fam == 4 ? AF_INET : AF_INET6, SOCK_DGRAM, 0);
+      fds[k] = socket (family_domain (fam), SOCK_DGRAM, 0);
       if (fds[k] < 0)
         die ("socket");
       setsockopt (fds[k], SOL_IP, IP_FREEBIND, &one, sizeof (one));
@@ -148,7 +87,7 @@ sender (int fam, int n, int port, const char *sizes)
       int k = i % 4, len = nsizes ? sz[i % nsizes] : 100, ttl = 20 + k * 40, tos = k * 0x24 + (k & 3);
       const char *dst = fam == 4 ? dst4[i % 2] : dst6[i % 2];
       struct sockaddr_storage ss;
-      socklen_t l = addr_of (fam, dst, port, &ss);
+      socklen_t l = make_addr (family_domain (fam), dst, port, &ss);
       for (int j = 0; j < len; j++)
         buf[j] = (unsigned char) (i * 31 + j * 7);
       if (sendto (fds[k], buf, len, 0, (struct sockaddr *) &ss, l) != len)
@@ -157,15 +96,15 @@ sender (int fam, int n, int port, const char *sizes)
                ttl, tos, len, (unsigned long long) fnv (buf, len));
     }
   fclose (f);
-  touch ("sent");
+  write_file ("sent", "", 0);
   for (;;)
-    nap ();
+    nap_ms (20);
 }
 
 int
 main (int argc, char **argv)
 {
-  int fam = 4, n = 100, port = 9100, opt, fd, one = 1, big = 16 << 20, corked = 0, null, peeks = 0;
+  int fam = 4, n = 100, port = 9100, opt, fd, one = 1, big = 16 << 20, corked = 0, peeks = 0;
   const char *sizes = "1,100,1400,0,9000";
   static unsigned char buf[65536];
   struct sockaddr_storage ss;
@@ -184,18 +123,9 @@ main (int argc, char **argv)
       case 'o': out = optarg; break;
       default: return 2;
       }
-  {
-    char log[256];
-    snprintf (log, sizeof (log), "%s/log", out);
-    null = open ("/dev/null", O_RDONLY);
-    dup2 (null, 0);
-    fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2 (fd, 1);
-    dup2 (fd, 2);
-    close (fd);
-  }
-  fd = socket (fam == 4 ? AF_INET : AF_INET6, SOCK_DGRAM, 0);
-  l = addr_of (fam, fam == 4 ? "0.0.0.0" : "::", port, &ss);
+  stdio_to_log (STDIO_CLOSE_LOG);
+  fd = socket (family_domain (fam), SOCK_DGRAM, 0);
+  l = make_addr (family_domain (fam), local_addr (fam, 0), port, &ss);
   if (fd < 0 || bind (fd, (struct sockaddr *) &ss, l) < 0)
     die ("bind receiver");
   if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof (big)) < 0)
@@ -203,7 +133,7 @@ main (int argc, char **argv)
   if (corked)
     {
       struct sockaddr_storage d;
-      socklen_t dl = addr_of (fam, fam == 4 ? "127.0.0.1" : "::1", 9999, &d);
+      socklen_t dl = make_addr (family_domain (fam), local_addr (fam, 1), 9999, &d);
       memset (buf, 'c', 500);
       if (setsockopt (fd, IPPROTO_UDP, UDP_CORK, &one, sizeof (one)) < 0
           || sendto (fd, buf, 500, 0, (struct sockaddr *) &d, dl) != 500)
@@ -211,7 +141,7 @@ main (int argc, char **argv)
     }
   if (fork () == 0)
     sender (fam, n, port, sizes);
-  wait_for ("sent");
+  wait_file ("sent");
   if (peeks > 0)
     {
       int zero = 0;
@@ -221,8 +151,8 @@ main (int argc, char **argv)
         while (recv (fd, buf, sizeof (buf), MSG_PEEK) < 0 && errno == EINTR)
           ;
     }
-  touch ("ready");
-  wait_for ("go");
+  write_file ("ready", "", 0);
+  wait_file ("go");
 
   setsockopt (fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof (one));
   setsockopt (fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof (one));
@@ -252,16 +182,7 @@ main (int argc, char **argv)
         continue;
       if (r < 0)
         break;
-      if (from.ss_family == AF_INET)
-        {
-          inet_ntop (AF_INET, &((struct sockaddr_in *) &from)->sin_addr, src, sizeof (src));
-          sport = ntohs (((struct sockaddr_in *) &from)->sin_port);
-        }
-      else
-        {
-          inet_ntop (AF_INET6, &((struct sockaddr_in6 *) &from)->sin6_addr, src, sizeof (src));
-          sport = ntohs (((struct sockaddr_in6 *) &from)->sin6_port);
-        }
+      addr_str (&from, src, sizeof (src), &sport);
       for (struct cmsghdr *c = CMSG_FIRSTHDR (&m); c; c = CMSG_NXTHDR (&m, c))
         {
           if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
@@ -295,7 +216,7 @@ main (int argc, char **argv)
       int zero = 0;
       setsockopt (fd, IPPROTO_UDP, UDP_CORK, &zero, sizeof (zero));
     }
-  touch ("done");
+  write_file ("done", "", 0);
   for (;;)
-    nap ();
+    nap_ms (20);
 }

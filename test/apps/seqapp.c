@@ -9,72 +9,17 @@
  * datagram's sequence number and payload and, after OUTDIR/sent plus 1 s of
  * silence, writes OUTDIR/result "received=R lost=L dup=D reorder=R bad=B last=K"
  * and OUTDIR/done. Every sleep and read retries on EINTR. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-static const char *out = "/out";
+#define APP_NAME "seqapp"
+#include "app.h"
 
-static int
-exists (const char *name)
-{
-  char p[256];
-  struct stat st;
-  snprintf (p, sizeof (p), "%s/%s", out, name);
-  return stat (p, &st) == 0;
-}
-
+/* OUTDIR/NAME, best effort */
 static void
 put (const char *name, const char *text)
 {
-  char p[256], t[300];
-  FILE *f;
-  snprintf (p, sizeof (p), "%s/%s", out, name);
-  snprintf (t, sizeof (t), "%s.tmp", p);
-  f = fopen (t, "w");
-  if (f)
-    {
-      fputs (text, f);
-      fclose (f);
-      rename (t, p);
-    }
-}
-
-static void
-nap_us (long us)
-{
-  struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
-  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-    ;
-}
-
-static socklen_t
-addr (int fam, int port, struct sockaddr_storage *ss)
-{
-  memset (ss, 0, sizeof (*ss));
-  if (fam == 4)
-    {
-      struct sockaddr_in *s = (void *) ss;
-      s->sin_family = AF_INET;
-      s->sin_port = htons (port);
-      s->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-      return sizeof (*s);
-    }
-  struct sockaddr_in6 *s = (void *) ss;
-  s->sin6_family = AF_INET6;
-  s->sin6_port = htons (port);
-  s->sin6_addr = in6addr_loopback;
-  return sizeof (*s);
+  try_write_file (name, text, strlen (text));
 }
 
 static unsigned char
@@ -100,12 +45,11 @@ receiver (int fd)
         continue;
       if (r < 0)
         {
-          if (sent < 0 && exists ("sent"))
+          if (sent < 0 && have_file ("sent"))
             {
               FILE *f;
               char p[256];
-              snprintf (p, sizeof (p), "%s/sent", out);
-              f = fopen (p, "r");
+              f = fopen (out_path (p, sizeof (p), "sent"), "r");
               if (f && fscanf (f, "%ld", &sent) != 1)
                 sent = 0;
               if (f)
@@ -163,7 +107,7 @@ receiver (int fd)
 int
 main (int argc, char **argv)
 {
-  int fam = 4, opt, r, s, one = 1, zero = 0, fd;
+  int fam = 4, opt, r, s, one = 1, zero = 0;
   long interval = 2000;
   struct sockaddr_storage dst;
   socklen_t dl;
@@ -179,17 +123,9 @@ main (int argc, char **argv)
       case 'o': out = optarg; break;
       default: return 2;
       }
-  {
-    char log[256];
-    snprintf (log, sizeof (log), "%s/log", out);
-    fd = open ("/dev/null", O_RDONLY);
-    dup2 (fd, 0);
-    fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2 (fd, 1);
-    dup2 (fd, 2);
-  }
-  dl = addr (fam, 9300, &dst);
-  r = socket (fam == 4 ? AF_INET : AF_INET6, SOCK_DGRAM, 0);
+  stdio_to_log (STDIO_KEEP);
+  dl = make_addr (family_domain (fam), local_addr (fam, 1), 9300, &dst);
+  r = socket (family_domain (fam), SOCK_DGRAM, 0);
   {
     int big = 8 << 20;
     setsockopt (r, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof (big));
@@ -199,9 +135,9 @@ main (int argc, char **argv)
   if (fork () == 0)
     return receiver (r);
   close (r);
-  s = socket (fam == 4 ? AF_INET : AF_INET6, SOCK_DGRAM, 0);
+  s = socket (family_domain (fam), SOCK_DGRAM, 0);
   put ("ready", "");
-  while (! exists ("stop"))
+  while (! have_file ("stop"))
     {
       uint32_t n = htonl (k);
       size_t len = 108 + k % 900;

@@ -4,35 +4,7 @@
 
 load ../lib
 
-setup_file() {
-	require_stack
-}
-
-setup() {
-	load_bats_libs
-	udpcork_enable
-}
-
-teardown() {
-	ct_cleanup_all
-	udpcork_enable
-}
-
-sum_sizes() {
-	local IFS=, t=0 s
-	for s in $1; do t=$((t + s)); done
-	echo $t
-}
-
-# The receiver got exactly one datagram, of the expected length and bytes,
-# from the app's port.
-assert_delivered() {
-	local name=$1 len=$2 out
-	out=$(ct_out "$name")
-	run cat "$out/recv.meta"
-	assert_output "count=1 len=$len sport=9001"
-	assert_equal "$(sha256sum <"$out/recv.bin")" "$(sha256sum <"$out/sent.bin")"
-}
+ct_standard_hooks --udpcork
 
 # e2e FAMILY MODE SIZES: cork, checkpoint, restore, uncork, check.
 e2e() {
@@ -52,9 +24,7 @@ e2e() {
 	[ "$status" -eq 0 ] || { echo "$output"; ct_criu_log "$name"; false; }
 	# the restored socket holds a pending datagram again (kernel's view)
 	assert [ "$(ct_txq "$name" 9001)" -gt 0 ]
-	touch "$(ct_out "$name")/go"
-	ct_wait "$name" done 15
-	assert_delivered "$name" "$len"
+	ct_finish "$name" "$len"
 }
 
 @test "IPv4 UDP_CORK 100 B survives crun checkpoint/restore" { e2e 4 cork 100; }
@@ -84,9 +54,7 @@ e2e() {
 	run grep -h "Can't dump corked dgram socket" "$(ct_dir nocork)"/work/dump.log
 	assert_success
 	# the failed dump left the app running with its datagram
-	touch "$(ct_out nocork)/go"
-	ct_wait nocork done 15
-	assert_delivered nocork 3100
+	ct_finish nocork 3100
 }
 
 @test "without udpcork: CRIU loses the MSG_MORE datagram" {
@@ -112,9 +80,7 @@ e2e() {
 	run ct_checkpoint leave --leave-running
 	[ "$status" -eq 0 ] || { ct_criu_log leave; false; }
 	assert_equal "$(cut -d" " -f1 "$(ct_dir leave)/img/udpcork.journal")" returned
-	touch "$(ct_out leave)/go"
-	ct_wait leave done 15
-	assert_delivered leave 3200
+	ct_finish leave 3200
 }
 
 @test "a dump that fails after the capture: the running app's datagram arrives intact, once" {
@@ -134,9 +100,7 @@ e2e() {
 	assert_failure
 	grep -q "failing the dump on purpose" "$(ct_dir fail)"/work/dump.log
 	assert_equal "$(cut -d" " -f1 "$(ct_dir fail)/img/udpcork.journal")" returned
-	touch "$(ct_out fail)/go"
-	ct_wait fail done 15
-	assert_delivered fail 3200
+	ct_finish fail 3200
 }
 
 @test "fail closed: a netfilter chain that runs before udpcork makes the checkpoint fail, data kept" {
@@ -157,7 +121,5 @@ e2e() {
 	nsenter -t "$pid" -n nft delete table inet ucblock
 	# nothing was captured, nothing sent: the app still has its datagram
 	assert [ ! -e "$(ct_dir nfdrop)/img/udpcork.img" ]
-	touch "$(ct_out nfdrop)/go"
-	ct_wait nfdrop done 15
-	assert_delivered nfdrop 3100
+	ct_finish nfdrop 3100
 }

@@ -8,13 +8,7 @@
 
 load ../lib
 
-setup_file() {
-	require_stack
-}
-
-setup() {
-	load_bats_libs
-}
+ct_standard_hooks
 
 teardown() {
 	unset UDPCORK_FAULT

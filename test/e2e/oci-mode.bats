@@ -3,17 +3,7 @@
 
 load ../lib
 
-setup_file() {
-	require_stack
-}
-
-setup() {
-	load_bats_libs
-}
-
-teardown() {
-	ct_cleanup_all
-}
+ct_standard_hooks
 
 @test "OCI mode: prestop refuses a running container and changes nothing" {
 	ct_create ocirun /udpapp -f 4 -m cork -s 100,3000

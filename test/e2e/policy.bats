@@ -4,17 +4,7 @@
 
 load ../lib
 
-setup_file() {
-	require_stack
-}
-
-setup() {
-	load_bats_libs
-}
-
-teardown() {
-	ct_cleanup_all
-}
+ct_standard_hooks
 
 start_app() { # NAME ARG...
 	local name=$1
@@ -27,11 +17,7 @@ start_app() { # NAME ARG...
 }
 
 finish_app() { # NAME LEN: the app still has its datagram and sends it
-	touch "$(ct_out "$1")/go"
-	ct_wait "$1" done 15
-	run cat "$(ct_out "$1")/recv.meta"
-	assert_output "count=1 len=$2 sport=9001"
-	assert_equal "$(sha256sum <"$(ct_out "$1")/recv.bin")" "$(sha256sum <"$(ct_out "$1")/sent.bin")"
+	ct_finish "$1" "$2"
 }
 
 @test "opt-out annotation: udpcork leaves the container alone, CRIU fails as without udpcork" {

@@ -5,17 +5,7 @@
 
 load ../lib
 
-setup_file() {
-	require_stack
-}
-
-setup() {
-	load_bats_libs
-}
-
-teardown() {
-	ct_cleanup_all
-}
+ct_standard_hooks
 
 # rx_case NAME FAMILY N [rxq options]: fill the queue, checkpoint, restore,
 # read: rx.txt must equal sent.txt line for line.

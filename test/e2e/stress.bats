@@ -7,17 +7,7 @@
 
 load ../lib
 
-setup_file() {
-	require_stack
-}
-
-setup() {
-	load_bats_libs
-}
-
-teardown() {
-	ct_cleanup_all
-}
+ct_standard_hooks
 
 start_udpapp() { # NAME FAMILY MODE SIZES
 	ct_create "$1" /udpapp -f "$2" -m "$3" -s "$4"
@@ -26,11 +16,7 @@ start_udpapp() { # NAME FAMILY MODE SIZES
 }
 
 finish() { # NAME LEN
-	touch "$(ct_out "$1")/go"
-	ct_wait "$1" done 20
-	run cat "$(ct_out "$1")/recv.meta"
-	assert_output "count=1 len=$2 sport=9001"
-	assert_equal "$(sha256sum <"$(ct_out "$1")/recv.bin")" "$(sha256sum <"$(ct_out "$1")/sent.bin")"
+	ct_finish "$1" "$2" 20
 }
 
 @test "two containers checkpointed at the same time, then restored at the same time" {
