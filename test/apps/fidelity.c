@@ -53,6 +53,8 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <sys/ioctl.h>
+#include <net/if.h>
 
 #define APP_NAME "fidelity"
 #include "app.h"
@@ -196,6 +198,23 @@ parse_how (const char *v, char *how, int *val)
     *val = atoi (v + 2);
 }
 
+static int lo_mtu;
+
+/* A smaller MTU on lo: datagrams bigger than it sit in several skbs while
+ * corked (and leave as IP fragments). */
+static void
+set_lo_mtu (int mtu)
+{
+  struct ifreq ifr = { 0 };
+  int s = socket (AF_INET, SOCK_DGRAM, 0);
+
+  strcpy (ifr.ifr_name, "lo");
+  ifr.ifr_mtu = mtu;
+  if (s < 0 || ioctl (s, SIOCSIFMTU, &ifr) < 0)
+    die ("set lo mtu %d", mtu);
+  close (s);
+}
+
 static void
 read_cases (const char *file)
 {
@@ -211,6 +230,11 @@ read_cases (const char *file)
 
       if (line[0] == '#' || line[0] == '\n')
         continue;
+      if (strncmp (line, "mtu=", 4) == 0)
+        {
+          lo_mtu = atoi (line + 4); /* lo's MTU for the whole run */
+          continue;
+        }
       if (ncases == MAX_CASES)
         {
           errno = E2BIG;
@@ -793,6 +817,8 @@ main (int argc, char **argv)
   if (cases == MAP_FAILED)
     die ("mmap");
   read_cases (argv[1]);
+  if (lo_mtu > 0)
+    set_lo_mtu (lo_mtu);
   add_addr6 ("fd00::2");
   add_addr6 ("fd00::3");
   wait_local6 ("fd00::2");
