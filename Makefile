@@ -38,7 +38,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-ini
 LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Wno-unused-function
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Wno-unused-function
 
 # User-space sources, one file per step of the data path.
 COMMON_SRC := src/error.c src/log.c src/util.c src/state.c src/image.c src/sha256.c src/archive.c src/fault.c src/show.c $(BUILD)/udpcork.pb-c.c
@@ -66,7 +66,7 @@ $(BUILD)/obj $(BUILD)/test:
 $(BUILD)/vmlinux.h: | $(BUILD)/obj
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/udpcork.bpf.o: $(BPF_SRC) bpf/udpcork.h $(BUILD)/vmlinux.h
+$(BUILD)/udpcork.bpf.o: $(BPF_SRC) bpf/udpcork.h $(BUILD)/vmlinux.h Makefile
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(LLVM_STRIP) -g $@.tmp && mv $@.tmp $@
 

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -40,7 +44,7 @@ struct uc_nf_link_attr /* union bpf_attr, link_create with netfilter */
 static int
 libbpf_log (enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-  char buf[1024];
+  static char buf[256 * 1024]; /* a verifier log may be long */
   size_t l;
 
   if (level == LIBBPF_DEBUG)
@@ -51,6 +55,43 @@ libbpf_log (enum libbpf_print_level level, const char *fmt, va_list ap)
     buf[l - 1] = '\0';
   uc_debug ("libbpf: %s", buf);
   return 0;
+}
+
+const char *
+uc_capture_path_str (enum uc_capture_path p)
+{
+  return p == UC_CAPTURE_CGROUP ? "cgroup_skb egress" : "netfilter LOCAL_OUT";
+}
+
+/* Can this kernel load a netfilter BPF program (Linux >= 6.4)? */
+static bool
+have_netfilter_bpf (void)
+{
+  const struct bpf_insn prog[] = {
+    { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+    { .code = BPF_JMP | BPF_EXIT },
+  };
+  LIBBPF_OPTS (bpf_prog_load_opts, opts, .expected_attach_type = UC_ATTACH_NETFILTER);
+  int fd = bpf_prog_load ((enum bpf_prog_type) UC_PROG_TYPE_NETFILTER, NULL, "GPL", prog, 2, &opts);
+
+  if (fd < 0)
+    return false;
+  close (fd);
+  return true;
+}
+
+/* UDPCORK_CAPTURE=cgroup|netfilter forces a path (tests); else the best
+ * the kernel has. */
+static enum uc_capture_path
+choose_path (void)
+{
+  const char *env = getenv ("UDPCORK_CAPTURE");
+
+  if (env && strcmp (env, "cgroup") == 0)
+    return UC_CAPTURE_CGROUP;
+  if (env && strcmp (env, "netfilter") == 0)
+    return UC_CAPTURE_NETFILTER;
+  return have_netfilter_bpf () ? UC_CAPTURE_NETFILTER : UC_CAPTURE_CGROUP;
 }
 
 int
@@ -65,7 +106,9 @@ uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err)
   if (b->skel == NULL)
     return uc_make_error (err, errno, "open BPF object");
   b->capture = capture;
-  bpf_program__set_autoload (b->skel->progs.udpcork_capture, capture);
+  b->path = capture ? choose_path () : 0;
+  bpf_program__set_autoload (b->skel->progs.udpcork_capture, b->path == UC_CAPTURE_NETFILTER);
+  bpf_program__set_autoload (b->skel->progs.udpcork_capture_cg, b->path == UC_CAPTURE_CGROUP);
   /* libbpf < 1.3 does not know SEC("netfilter") */
   bpf_program__set_type (b->skel->progs.udpcork_capture, UC_PROG_TYPE_NETFILTER);
   bpf_program__set_expected_attach_type (b->skel->progs.udpcork_capture, UC_ATTACH_NETFILTER);
@@ -74,9 +117,13 @@ uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err)
     {
       udpcork_bpf__destroy (b->skel);
       b->skel = NULL;
-      return uc_make_error (err, -ret, "load BPF programs (needs BTF, iter/udp%s)",
-                            capture ? " and netfilter BPF links, kernel >= 6.4" : "");
+      return uc_make_error (err, -ret, "load BPF programs (needs BTF and iter/udp%s)",
+                            ! capture                             ? ""
+                            : b->path == UC_CAPTURE_NETFILTER ? ", netfilter BPF links"
+                                                              : ", cgroup_skb programs");
     }
+  if (capture)
+    uc_debug ("capture path: %s", uc_capture_path_str (b->path));
   return 0;
 }
 
@@ -180,8 +227,39 @@ uc_bpf_disarm (struct uc_bpf *b, __u64 cookie)
   return bpf_map__delete_elem (b->skel->maps.slots, &cookie, sizeof (cookie), 0);
 }
 
-int
-uc_bpf_attach_capture (struct uc_bpf *b, uc_error_t *err)
+/* The real cgroup2 root, as a directory fd: a cgroup2 mount of its root
+ * ("/") if this mount namespace has one, else a fresh mount in a private
+ * mount namespace of this process (hybrid hosts hide cgroup2 from crun). */
+static int
+cgroup2_root (uc_error_t *err)
+{
+  char line[4096], root[1024], mnt[1024], tmpl[] = "/tmp/udpcork-cg2.XXXXXX";
+  FILE *f = fopen ("/proc/self/mountinfo", "re");
+  int fd = -1;
+
+  while (f && fd < 0 && fgets (line, sizeof (line), f))
+    {
+      char *sep = strstr (line, " - cgroup2 ");
+      if (sep && sscanf (line, "%*d %*d %*s %1023s %1023s", root, mnt) == 2 && strcmp (root, "/") == 0)
+        fd = open (mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+  if (f)
+    fclose (f);
+  if (fd >= 0)
+    return fd;
+  if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0
+      || mkdtemp (tmpl) == NULL || mount ("cgroup2", tmpl, "cgroup2", 0, NULL) < 0)
+    return uc_make_error (err, errno, "mount cgroup2 (for the cgroup_skb capture)");
+  fd = open (tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  umount2 (tmpl, MNT_DETACH);
+  rmdir (tmpl);
+  if (fd < 0)
+    return uc_make_error (err, errno, "open cgroup2 root");
+  return fd;
+}
+
+static int
+attach_netfilter (struct uc_bpf *b, uc_error_t *err)
 {
   static const int pf[2] = { NFPROTO_IPV4, NFPROTO_IPV6 };
 
@@ -206,6 +284,28 @@ uc_bpf_attach_capture (struct uc_bpf *b, uc_error_t *err)
   return 0;
 }
 
+int
+uc_bpf_attach_capture (struct uc_bpf *b, uc_error_t *err)
+{
+  int cg;
+
+  if (b->path == UC_CAPTURE_NETFILTER)
+    return attach_netfilter (b, err);
+  cg = cgroup2_root (err);
+  if (cg < 0)
+    return -1;
+  /* multi: whatever else is attached below, this one runs for every cgroup */
+  b->cg = bpf_program__attach_cgroup (b->skel->progs.udpcork_capture_cg, cg);
+  if (b->cg == NULL)
+    {
+      int e = errno;
+      close (cg);
+      return uc_make_error (err, e, "attach capture program to cgroup_skb egress at the cgroup2 root");
+    }
+  close (cg);
+  return 0;
+}
+
 void
 uc_bpf_detach_capture (struct uc_bpf *b)
 {
@@ -215,6 +315,9 @@ uc_bpf_detach_capture (struct uc_bpf *b)
         close (b->nf[i]);
       b->nf[i] = -1;
     }
+  if (b->cg)
+    bpf_link__destroy (b->cg);
+  b->cg = NULL;
 }
 
 int

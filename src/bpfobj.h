@@ -9,14 +9,27 @@
 #include "udpcork.h"
 #include "error.h"
 
+struct bpf_link;
+
 struct udpcork_bpf;
+
+enum uc_capture_path
+{
+  UC_CAPTURE_NETFILTER = 1, /* netfilter BPF link, LOCAL_OUT, first in line (Linux >= 6.4) */
+  UC_CAPTURE_CGROUP = 2,    /* cgroup_skb egress at the cgroup2 root (older kernels) */
+};
 
 struct uc_bpf
 {
   struct udpcork_bpf *skel;
   int nf[2];               /* netfilter link fds (LOCAL_OUT, IPv4 and IPv6), -1 if none */
-  bool capture;            /* the capture program is loaded */
+  struct bpf_link *cg;     /* cgroup_skb egress link, or NULL */
+  bool capture;            /* a capture program is loaded */
+  enum uc_capture_path path;
 };
+
+/* "netfilter LOCAL_OUT" / "cgroup_skb egress" */
+const char *uc_capture_path_str (enum uc_capture_path p);
 
 /* Load the iterator and, when CAPTURE, the capture program. */
 int uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err);

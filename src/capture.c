@@ -303,8 +303,10 @@ canary (struct uc_bpf *b, int family, struct uc_slot *slot, uc_error_t *err)
     {
       if (slot->count != 1 || slot->state != UC_SLOT_CAPTURED || recv (r, &c, 1, MSG_DONTWAIT) >= 0)
         uc_make_error (err, 0, "%s capture check failed: a test datagram was %s; something in the container's "
-                       "network namespace runs before udpcork at netfilter LOCAL_OUT (an nft chain at priority "
-                       "-2147483648?). No socket was touched", fam, slot->count ? "seen but not saved" : "not seen");
+                       "network namespace runs before udpcork's capture (%s) and drops it (%s). No socket was "
+                       "touched",
+                       fam, slot->count ? "seen but not saved" : "not seen", uc_capture_path_str (b->path),
+                       b->path == UC_CAPTURE_NETFILTER ? "an nft chain at priority -2147483648?" : "a firewall rule?");
       else
         ret = 0;
     }

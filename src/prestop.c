@@ -222,9 +222,9 @@ capture (const struct uc_state *st, int dirfd, const char *id, uc_error_t *err)
       bytes += r.w[i].dg->payload.len;
     }
   uc_info ("container pid %d: saved %zu corked sockets, %zu bytes, and %zu unread datagrams of %zu sockets, in %lld "
-           "ms, peak RSS %ld KiB",
+           "ms, peak RSS %ld KiB%s%s",
            st->pid, r.n_w, bytes, r.rx.n_rxdgrams, r.rx.n_rxsocks, (long long) ((uc_now_ns () - t0) / 1000000),
-           uc_peak_rss_kib ());
+           uc_peak_rss_kib (), r.n_w ? ", capture via " : "", r.n_w ? uc_capture_path_str (r.b.path) : "");
   ret = 0;
 out:
   run_free (&r);

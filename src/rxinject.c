@@ -85,7 +85,8 @@ build (struct raw *r, const UcRxdgram *d, const void *dst, unsigned dport)
   put16 (u, d->src_port);
   put16 (u + 2, dport);
   put16 (u + 4, ulen);
-  memcpy (u + 8, d->payload.data, d->payload.len);
+  if (d->payload.len) /* an empty bytes field may have no buffer at all */
+    memcpy (u + 8, d->payload.data, d->payload.len);
   /* Checksum over the pseudo-header (addresses, protocol, length) and the
    * UDP datagram: receivers drop datagrams with a wrong one. */
   sum = sum16 (p + (v4 ? 12 : 8), v4 ? 8 : 32, IPPROTO_UDP + ulen);

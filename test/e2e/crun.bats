@@ -123,3 +123,17 @@ e2e() {
 	assert [ ! -e "$(ct_dir nfdrop)/img/udpcork.img" ]
 	ct_finish nfdrop 3100
 }
+
+# Kernels without the netfilter BPF link (< 6.4) capture through a
+# cgroup_skb egress program at the cgroup2 root; forced here on this kernel
+# (the kernel matrix runs it where it is the only path).
+cg_path() {
+	export UDPCORK_CAPTURE=cgroup
+	e2e "$@"
+	unset UDPCORK_CAPTURE
+	run grep -h "capture via cgroup_skb egress" "$(ct_dir "c$1-$2-$(echo "$3" | tr , -)")"/work/dump.log
+	assert_success
+}
+
+@test "cgroup_skb capture path: IPv4 UDP_CORK 3400 B" { cg_path 4 cork 100,100,100,100,3000; }
+@test "cgroup_skb capture path: IPv6 MSG_MORE 65507 B" { cg_path 6 more 65507; }
