@@ -328,3 +328,26 @@ uc_bpf_read_slot (struct uc_bpf *b, __u64 cookie, struct uc_slot *out, uc_error_
     return uc_make_error (err, -ret, "read capture slot of socket cookie %llu", (unsigned long long) cookie);
   return 0;
 }
+
+static int
+cmp_rec (const void *a, const void *b)
+{
+  const struct uc_sock_rec *x = a, *y = b;
+  return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+int
+uc_bpf_iter_udp_sorted (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_error_t *err)
+{
+  if (uc_bpf_iter_udp (b, recs, n, err) < 0)
+    return -1;
+  qsort (*recs, *n, sizeof (**recs), cmp_rec);
+  return 0;
+}
+
+const struct uc_sock_rec *
+uc_sock_rec_find (const struct uc_sock_rec *recs, size_t n, unsigned long long ino)
+{
+  struct uc_sock_rec key = { .ino = ino };
+  return recs ? bsearch (&key, recs, n, sizeof (key), cmp_rec) : NULL;
+}

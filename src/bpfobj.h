@@ -37,6 +37,9 @@ void uc_bpf_close (struct uc_bpf *b);
 
 /* Every UDP socket of the calling thread's network namespace. */
 int uc_bpf_iter_udp (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_error_t *err);
+/* The same, sorted by inode, for uc_sock_rec_find. */
+int uc_bpf_iter_udp_sorted (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_error_t *err);
+const struct uc_sock_rec *uc_sock_rec_find (const struct uc_sock_rec *recs, size_t n, unsigned long long ino);
 
 /* Capture: arm a socket (by cookie) with an empty slot, attach the
  * netfilter hooks in the calling thread's network namespace, read the slot

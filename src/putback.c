@@ -56,30 +56,6 @@ open_saved (const struct uc_container *c, const UcDgram *d, bool originals, uc_e
   return fd;
 }
 
-static int
-cmp_rec (const void *a, const void *b)
-{
-  const struct uc_sock_rec *x = a, *y = b;
-  return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-/* RECS sorted by inode (sort_recs). */
-static const struct uc_sock_rec *
-find_rec (const struct uc_sock_rec *recs, size_t n, unsigned long long ino)
-{
-  struct uc_sock_rec key = { .ino = ino };
-  return recs ? bsearch (&key, recs, n, sizeof (key), cmp_rec) : NULL;
-}
-
-static int
-iter_sorted (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_error_t *err)
-{
-  if (uc_bpf_iter_udp (b, recs, n, err) < 0)
-    return -1;
-  qsort (*recs, *n, sizeof (**recs), cmp_rec);
-  return 0;
-}
-
 /* Does R hold exactly the pending state D describes? */
 static bool
 holds (const struct uc_sock_rec *r, const UcDgram *d)
@@ -98,12 +74,12 @@ verify (struct uc_bpf *b, const struct uc_image *img, const unsigned long long *
   size_t n = 0, i;
   int ret = 0;
 
-  if (iter_sorted (b, &recs, &n, err) < 0)
+  if (uc_bpf_iter_udp_sorted (b, &recs, &n, err) < 0)
     return -1;
   for (i = 0; i < img->n_dgrams && ret == 0; i++)
     {
       const UcDgram *d = img->dgrams[i];
-      const struct uc_sock_rec *r = find_rec (recs, n, ino[i]);
+      const struct uc_sock_rec *r = uc_sock_rec_find (recs, n, ino[i]);
       char who[160];
 
       dgram_str (d, who, sizeof (who));

@@ -152,29 +152,10 @@ send_one (struct raw *r, const UcRxdgram *d, const UcRxsock *rs, uc_error_t *err
   return 0;
 }
 
-static int
-cmp_rec (const void *a, const void *b)
-{
-  const struct uc_sock_rec *x = a, *y = b;
-  return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-/* Unread datagrams per socket, from one pass of the UDP iterator, sorted
- * by inode. */
-static int
-rx_table (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_error_t *err)
-{
-  if (uc_bpf_iter_udp (b, recs, n, err) < 0)
-    return -1;
-  qsort (*recs, *n, sizeof (**recs), cmp_rec);
-  return 0;
-}
-
 static long
 qlen_of (const struct uc_sock_rec *recs, size_t n, unsigned long long ino)
 {
-  struct uc_sock_rec key = { .ino = ino };
-  const struct uc_sock_rec *r = bsearch (&key, recs, n, sizeof (key), cmp_rec);
+  const struct uc_sock_rec *r = uc_sock_rec_find (recs, n, ino);
   return r ? (long) r->rx_qlen : -1;
 }
 
@@ -287,7 +268,7 @@ uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_
   for (k = 0; ret == 0 && k < img->n_rxsocks; k++)
     if ((ret = open_target (c, img->rxsocks[k], &t[k], err)) < 0)
       uc_error_wrap (err, "receive queue of socket %s", rs_str (img->rxsocks[k], who, sizeof (who)));
-  if (ret == 0 && (ret = rx_table (b, &recs, &n_recs, err)) == 0)
+  if (ret == 0 && (ret = uc_bpf_iter_udp_sorted (b, &recs, &n_recs, err)) == 0)
     for (k = 0; k < img->n_rxsocks; k++)
       t[k].before = qlen_of (recs, n_recs, t[k].ino);
   free (recs);
@@ -297,7 +278,7 @@ uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_
       uc_error_wrap (err, "receive queue of socket %s",
                      rs_str (img->rxsocks[img->rxdgrams[i]->sock], who, sizeof (who)));
   if (ret == 0)
-    ret = rx_table (b, &recs, &n_recs, err);
+    ret = uc_bpf_iter_udp_sorted (b, &recs, &n_recs, err);
   for (k = 0; ret == 0 && k < img->n_rxsocks; k++)
     {
       const UcRxsock *rs = img->rxsocks[k];
