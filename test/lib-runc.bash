@@ -66,6 +66,7 @@ rc_cleanup_all() {
 	for c in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
 		case $c in rc-*) ip netns del "$c" ;; esac
 	done
+	ct_rm_cgroup_parent
 	rm -rf "$CT_BASE"
 }
 

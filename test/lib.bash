@@ -3,6 +3,9 @@
 
 UC_SRC=${UC_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 UC_BUILD=$UC_SRC/${UDPCORK_BUILD:-build}
+# One id per test session (test/testbed/run sets it), for cgroup paths.
+UC_RUN=${UC_RUN:-$(cut -c1-8 /proc/sys/kernel/random/uuid)}
+export UC_RUN
 CT_BASE=${CT_BASE:-/tmp/udpcork-ct}
 UC_LIBEXEC=${UC_LIBEXEC:-/usr/libexec/oci/hooks.d}
 
@@ -41,8 +44,9 @@ bundle_new() {
 # spec`) runs ARG..., without a terminal, with a writable root and
 # CAP_NET_ADMIN, CAP_NET_RAW.
 bundle_set_args() {
-	local config=$1 args="" a
+	local config=$1 args="" a name
 	shift
+	name=$(basename "$(dirname "$config")")
 	for a in "$@"; do args+="\"$a\", "; done
 	args=${args%, }
 	args=${args//\\/\\\\}
@@ -53,7 +57,15 @@ bundle_set_args() {
 		-e "s|^\\([[:space:]]*\\)\"sh\"\$|\\1$args|" \
 		-e 's/"CAP_NET_BIND_SERVICE"/"CAP_NET_BIND_SERVICE", "CAP_NET_ADMIN", "CAP_NET_RAW"/' \
 		"$config"
+	# Cgroups of their own per test session: a restore that fails leaves
+	# its cgroups busy in the host's hierarchies (see the README), and a
+	# later container of the same name must not run into them.
+	jq --arg p "/$(ct_cgroup_parent)/$name" '.linux.cgroupsPath = $p' "$config" >"$config.new" &&
+		mv "$config.new" "$config"
 }
+
+# The parent cgroup of this session's containers.
+ct_cgroup_parent() { echo "udpcork-test-$UC_RUN"; }
 
 # ct_create NAME ARG...: a bundle whose init runs ARG... (udpapp is /udpapp).
 ct_create() {
@@ -123,8 +135,9 @@ ct_rm() {
 # the host's hierarchies, and the next restore of the same name then fails
 # ("write to devices.deny"): remove them.
 ct_rm_cgroups() {
-	local d
-	for d in /sys/fs/cgroup/*/"$1" /sys/fs/cgroup/"$1"; do
+	local d p
+	p=$(ct_cgroup_parent)
+	for d in /sys/fs/cgroup/*/"$p/$1" /sys/fs/cgroup/"$p/$1"; do
 		[ -d "$d" ] && { rmdir "$d" 2>/dev/null || true; }
 	done
 	return 0
@@ -134,7 +147,17 @@ ct_cleanup_all() {
 	local c
 	for c in $(crun list -q 2>/dev/null); do ct_rm "$c"; done
 	for c in "$CT_BASE"/*/; do [ -d "$c" ] && ct_rm_cgroups "$(basename "$c")"; done
+	ct_rm_cgroup_parent
 	rm -rf "$CT_BASE"
+}
+
+# The session's parent cgroup, once its containers are gone.
+ct_rm_cgroup_parent() {
+	local c
+	for c in /sys/fs/cgroup/*/"$(ct_cgroup_parent)" /sys/fs/cgroup/"$(ct_cgroup_parent)"; do
+		[ -d "$c" ] && { rmdir "$c" 2>/dev/null || true; }
+	done
+	return 0
 }
 
 # The CRIU log of the last dump/restore of NAME (for failure messages).
