@@ -101,7 +101,10 @@ prestop_killed_at() { # NAME POINT SOCKETS-TAKEN
 	run "$UC_BUILD/udpcork" show "$(ct_dir $kpost)/img"
 	assert_success
 	assert_equal "$(echo "$output" | grep -c UDP_CORK)" 3
-	# under another container id: the failed restore's cgroups stay busy
+	# under another container id and cgroup: the failed restore's cgroups
+	# stay busy (see the README)
+	jq '.linux.cgroupsPath += "-again"' "$(ct_dir $kpost)/config.json" >"$(ct_dir $kpost)/c.json"
+	mv "$(ct_dir $kpost)/c.json" "$(ct_dir $kpost)/config.json"
 	mkdir -p "$(ct_dir $kpost)/work2"
 	run crun restore -d --image-path "$(ct_dir $kpost)/img" --work-path "$(ct_dir $kpost)/work2" \
 		--bundle "$(ct_dir $kpost)" "${kpost}b" </dev/null
