@@ -99,3 +99,20 @@ finish() { # NAME LEN
 	echo "cycles with a pending datagram: $carried, with unread datagrams: $queued" >&3
 	assert [ "$carried" -gt 0 ]
 }
+
+@test "processes forking and exiting all the time in the container: only its own sockets, data intact" {
+	# a shell loop forks a short-lived process after another, next to the app
+	ct_create churn /bin/busybox sh -c \
+		"exec >/out/churn.log 2>&1 </dev/null; (while :; do /bin/busybox true; done) & exec /udpapp -f 4 -m cork -s 100,3000"
+	ct_run churn
+	ct_wait churn ready
+	for i in 1 2 3; do
+		run ct_checkpoint churn
+		[ "$status" -eq 0 ] || { ct_criu_log churn; false; }
+		run grep -h "saved 1 corked sockets, 3100 bytes" "$(ct_dir churn)/work/dump.log"
+		assert_success
+		run ct_restore churn
+		[ "$status" -eq 0 ] || { echo "$output"; ct_criu_log churn; false; }
+	done
+	ct_finish churn 3100
+}
