@@ -105,7 +105,6 @@ uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err)
   b->skel = udpcork_bpf__open ();
   if (b->skel == NULL)
     return uc_make_error (err, errno, "open BPF object");
-  b->capture = capture;
   b->path = capture ? choose_path () : 0;
   bpf_program__set_autoload (b->skel->progs.udpcork_capture, b->path == UC_CAPTURE_NETFILTER);
   bpf_program__set_autoload (b->skel->progs.udpcork_capture_cg, b->path == UC_CAPTURE_CGROUP);
@@ -130,9 +129,12 @@ uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err)
 void
 uc_bpf_close (struct uc_bpf *b)
 {
+  /* Nothing loaded, nothing attached: a zeroed struct (nf = {0, 0}) must
+   * not close fds 0 and 1. */
+  if (b->skel == NULL)
+    return;
   uc_bpf_detach_capture (b);
-  if (b->skel)
-    udpcork_bpf__destroy (b->skel);
+  udpcork_bpf__destroy (b->skel);
   b->skel = NULL;
 }
 

@@ -24,14 +24,14 @@ struct uc_bpf
   struct udpcork_bpf *skel;
   int nf[2];               /* netfilter link fds (LOCAL_OUT, IPv4 and IPv6), -1 if none */
   struct bpf_link *cg;     /* cgroup_skb egress link, or NULL */
-  bool capture;            /* a capture program is loaded */
   enum uc_capture_path path;
 };
 
 /* "netfilter LOCAL_OUT" / "cgroup_skb egress" */
 const char *uc_capture_path_str (enum uc_capture_path p);
 
-/* Load the iterator and, when CAPTURE, the capture program. */
+/* Load the iterator and, when CAPTURE, the capture program. uc_bpf_close
+ * is safe on a zeroed struct uc_bpf. */
 int uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err);
 void uc_bpf_close (struct uc_bpf *b);
 

@@ -117,7 +117,7 @@ uc_put_back (const struct uc_container *c, const struct uc_image *img, bool orig
              struct uc_putback_stats *stats, uc_error_t *err)
 {
   unsigned long long *ino;
-  struct uc_bpf b = { .nf = { -1, -1 } };
+  struct uc_bpf b = { 0 };
   int ret = 0;
 
   stats->sockets = stats->bytes = stats->rx_dgrams = 0;
