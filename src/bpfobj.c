@@ -209,15 +209,12 @@ out:
 int
 uc_bpf_arm (struct uc_bpf *b, __u64 cookie, uc_error_t *err)
 {
-  struct uc_slot *empty;
+  /* The empty slot every arming copies (in .bss: no allocation and no
+   * zeroing of 66 KB per socket). */
+  static const struct uc_slot empty;
   int ret;
 
-  empty = calloc (1, sizeof (*empty));
-  if (empty == NULL)
-    return uc_make_error (err, ENOMEM, "capture slot");
-  ret = bpf_map__update_elem (b->skel->maps.slots, &cookie, sizeof (cookie), empty, sizeof (*empty),
-                              BPF_NOEXIST);
-  free (empty);
+  ret = bpf_map__update_elem (b->skel->maps.slots, &cookie, sizeof (cookie), &empty, sizeof (empty), BPF_NOEXIST);
   if (ret < 0)
     return uc_make_error (err, -ret, "arm capture for socket cookie %llu", (unsigned long long) cookie);
   return 0;
