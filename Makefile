@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # udpcork — keep corked UDP datagrams across CRIU checkpoint/restore.
 #
 #   make            build build/udpcork-prestop, build/udpcork-poststart, build/udpcork
@@ -38,7 +39,10 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-ini
 LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
-BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Wno-unused-function
+# -Wno-missing-declarations: the BTF of Linux 7.x embeds anonymous named
+# structs (-fms-extensions) that clang < 19 ignores with that warning.
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Wno-unused-function \
+              -Wno-missing-declarations
 
 # User-space sources, one file per step of the data path.
 COMMON_SRC := src/error.c src/log.c src/util.c src/state.c src/image.c src/sha256.c src/archive.c src/fault.c src/show.c $(BUILD)/udpcork.pb-c.c
@@ -54,7 +58,7 @@ BINS := $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(BUILD)/udpcork $(B
 TEST_APPS := $(BUILD)/test/udpapp $(BUILD)/test/oddsock $(BUILD)/test/udprecv $(BUILD)/test/rxq $(BUILD)/test/manysock $(BUILD)/test/fidelity $(BUILD)/test/seqapp
 UNIT_TESTS := $(BUILD)/test/unit-state $(BUILD)/test/unit-image
 
-.PHONY: all clean install uninstall unit check demo testapps test-progs
+.PHONY: all clean install uninstall unit check demo testapps test-progs deps FORCE
 all: $(BINS)
 
 vpath %.c src hooks $(BUILD) test/unit test/apps
@@ -63,7 +67,16 @@ $(BUILD)/obj $(BUILD)/test:
 	mkdir -p $@
 
 # --- generated files (never committed) -----------------------------------
-$(BUILD)/vmlinux.h: | $(BUILD)/obj
+# vmlinux.h comes from VMLINUX_BTF (default: the running kernel's). The BPF
+# code is CO-RE with local flavours for every field that moved, so the BTF
+# of any kernel from 5.10 to 7.x builds objects that run on all of them.
+# The stamp remembers which BTF made vmlinux.h: another one rebuilds it.
+$(BUILD)/vmlinux.btf-id: FORCE | $(BUILD)/obj
+	@[ -r '$(VMLINUX_BTF)' ] || { echo "no kernel BTF at $(VMLINUX_BTF): build on a kernel with CONFIG_DEBUG_INFO_BTF, or give VMLINUX_BTF=FILE (a raw BTF blob or a vmlinux ELF)" >&2; exit 1; }
+	@id="$(abspath $(VMLINUX_BTF)) $$(stat -L -c '%s' '$(VMLINUX_BTF)')"; \
+	[ "$$(cat $@ 2>/dev/null)" = "$$id" ] || echo "$$id" > $@
+
+$(BUILD)/vmlinux.h: $(BUILD)/vmlinux.btf-id
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/udpcork.bpf.o: $(BPF_SRC) bpf/udpcork.h $(BUILD)/vmlinux.h Makefile
@@ -73,7 +86,7 @@ $(BUILD)/udpcork.bpf.o: $(BPF_SRC) bpf/udpcork.h $(BUILD)/vmlinux.h Makefile
 $(BUILD)/udpcork.skel.h: $(BUILD)/udpcork.bpf.o
 	$(BPFTOOL) gen skeleton $< name udpcork_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/udpcork.pb-c.c $(BUILD)/udpcork.pb-c.h: src/udpcork.proto | $(BUILD)/obj
+$(BUILD)/udpcork.pb-c.c $(BUILD)/udpcork.pb-c.h &: src/udpcork.proto | $(BUILD)/obj
 	$(PROTOC_C) --proto_path=src --c_out=$(BUILD) src/udpcork.proto
 
 # --- objects ---------------------------------------------------------------
@@ -111,7 +124,11 @@ test-progs: $(TEST_APPS) $(UNIT_TESTS)
 unit: $(UNIT_TESTS) $(BUILD)/udpcork
 	bats test/unit.bats
 
-# Everything below sets itself up: Debian packages on the host, the testbed.
+# Everything below sets itself up: host packages (deps/install, the one
+# list in deps/packages), then the testbed.
+deps:
+	deps/install
+
 check:
 	test/run-all
 
@@ -119,7 +136,9 @@ demo:
 	test/demo
 
 # --- install ---------------------------------------------------------------
-install: $(BINS)
+# PREBUILT=1: install what BUILD holds without (re)building it (binaries
+# made elsewhere, e.g. on the Debian 12 host, installed in the testbed).
+install: $(if $(PREBUILT),,$(BINS))
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
 	install -m 0755 $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(BUILD)/udpcork-criu $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0755 $(BUILD)/udpcork $(DESTDIR)$(BINDIR)/

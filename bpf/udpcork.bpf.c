@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /* udpcork kernel side.
  *
  * udpcork_iter    iter/udp: one uc_sock_rec per UDP socket of the netns of
@@ -33,13 +33,41 @@ struct
   __type (value, struct uc_slot);
 } slots SEC (".maps");
 
-/* Linux < 6.5 kept UDP_CORK in its own field. */
+/* Kernel drift, CO-RE style: local flavours of the types whose layout
+ * changed, so that the object builds against any kernel's BTF (5.10 to 7.x)
+ * and picks the right field where it runs (bpf_core_field_exists). */
+
+/* UDP_CORK: bit 0 of udp_flags since Linux 6.5, its own field before. */
+struct udp_sock___new
+{
+  unsigned long udp_flags;
+} __attribute__ ((preserve_access_index));
 struct udp_sock___old
 {
   unsigned int corkflag;
 } __attribute__ ((preserve_access_index));
 
-extern int bpf_dynptr_from_skb (struct __sk_buff *skb, __u64 flags, struct bpf_dynptr *ptr__uninit) __ksym __weak;
+/* SO_TIMESTAMPING OPT_ID of the corked datagram: Linux >= 6.13. */
+struct inet_cork___new
+{
+  __u32 ts_opt_id;
+} __attribute__ ((preserve_access_index));
+
+/* The netfilter program's context: Linux >= 6.4 (the program is loaded
+ * only where the kernel has it). */
+struct bpf_nf_ctx___local
+{
+  const void *state;
+  struct sk_buff *skb;
+} __attribute__ ((preserve_access_index));
+
+/* struct bpf_dynptr (uapi, Linux >= 5.19) is opaque: 16 bytes, 8-aligned. */
+struct uc_dynptr
+{
+  __u64 opaque[2];
+} __attribute__ ((aligned (8)));
+
+extern int bpf_dynptr_from_skb (struct __sk_buff *skb, __u64 flags, struct uc_dynptr *ptr__uninit) __ksym __weak;
 
 static __always_inline void
 copy_v6 (__u8 *dst, const struct in6_addr *src)
@@ -70,9 +98,9 @@ udpcork_iter (struct bpf_iter__udp *ctx)
   rec.pending = BPF_CORE_READ (up, pending);
   rec.len = BPF_CORE_READ (up, len);
   rec.gso_size = BPF_CORE_READ (up, gso_size);
-  if (bpf_core_field_exists (up->udp_flags))
+  if (bpf_core_field_exists (struct udp_sock___new, udp_flags))
     {
-      if (BPF_CORE_READ (up, udp_flags) & 1) /* UDP_FLAGS_CORK */
+      if (BPF_CORE_READ ((struct udp_sock___new *) up, udp_flags) & 1) /* UDP_FLAGS_CORK */
         rec.flags |= UC_F_CORK;
     }
   else if (BPF_CORE_READ ((struct udp_sock___old *) up, corkflag))
@@ -127,8 +155,8 @@ udpcork_iter (struct bpf_iter__udp *ctx)
       rec.cork_gso_size = BPF_CORE_READ (inet, cork.base.gso_size);
       rec.cork_tx_flags = BPF_CORE_READ (inet, cork.base.tx_flags);
       rec.cork_transmit_time = BPF_CORE_READ (inet, cork.base.transmit_time);
-      if (bpf_core_field_exists (inet->cork.base.ts_opt_id))
-        rec.cork_ts_opt_id = BPF_CORE_READ (inet, cork.base.ts_opt_id);
+      if (bpf_core_field_exists (struct inet_cork___new, ts_opt_id))
+        rec.cork_ts_opt_id = BPF_CORE_READ ((struct inet_cork___new *) &inet->cork.base, ts_opt_id);
       opt = BPF_CORE_READ (inet, cork.base.opt);
       if (rec.pending == AF_INET && opt && (rec.cork_flags & 1 /* IPCORK_OPT */))
         {
@@ -153,10 +181,10 @@ udpcork_iter (struct bpf_iter__udp *ctx)
 
 SEC ("netfilter")
 int
-udpcork_capture (struct bpf_nf_ctx *ctx)
+udpcork_capture (struct bpf_nf_ctx___local *ctx)
 {
   struct sk_buff *skb = ctx->skb;
-  struct bpf_dynptr ptr;
+  struct uc_dynptr ptr;
   struct uc_slot *slot;
   struct sock *sk;
   __u64 cookie;
@@ -195,7 +223,7 @@ udpcork_capture (struct bpf_nf_ctx *ctx)
   if (len > UC_MAX_DGRAM)
     return NF_DROP;
   if (bpf_dynptr_from_skb ((struct __sk_buff *) skb, 0, &ptr) != 0 ||
-      bpf_dynptr_read (slot->data, len, &ptr, 0, 0) != 0)
+      bpf_dynptr_read (slot->data, len, (const struct bpf_dynptr *) &ptr, 0, 0) != 0)
     {
       slot->state = UC_SLOT_READ_ERROR;
       return NF_DROP;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Records shared by the BPF programs (bpf/udpcork.bpf.c) and user space.
  * Only fixed-size __uN types: the file is included after vmlinux.h on the
  * BPF side and after <linux/types.h> in user space. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* udpcork-criu: the CRIU action script of udpcork. CRIU runs every action
  * script at every action (nine per dump and restore); this small static
  * program ends at once for the actions udpcork has no business with and

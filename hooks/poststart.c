@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* udpcork-poststart: after CRIU restores a container, put its saved
  * corked UDP datagrams back, pending exactly as they were. */
 #include "hooks.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* udpcork-prestop: before CRIU dumps a container, take its corked UDP
  * datagrams out of the kernel (unsent) and save them in the image. */
 #include "hooks.h"

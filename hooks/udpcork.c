@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* udpcork: inspect the datagrams saved at checkpoint; recover them by hand. */
 #include <string.h>
 #include "show.h"

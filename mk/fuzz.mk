@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fuzzing and sanitizer builds (included by the main Makefile).
 #
 #   make fuzz-build     build the libFuzzer targets into $(BUILD)/fuzz/ (clang)
@@ -9,7 +10,7 @@
 #                       ASan+UBSan (BUILD_SAN, SAN_CC) and run test/unit.bats on them.
 #
 # libFuzzer needs the compiler-rt of FUZZ_CC: on Debian 12 libclang-rt-14-dev
-# (test/fuzz/deps installs what is missing).
+# (deps/install fuzz installs what is missing).
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
@@ -36,12 +37,12 @@ SAN_ENV_LOG = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(SAN_REPORT
 # Say which package is missing instead of a linker error.
 fuzz-check:
 	@v=$$($(FUZZ_CC) -dumpversion 2>/dev/null | cut -d. -f1); \
-	if [ -z "$$v" ]; then echo "fuzz: $(FUZZ_CC) not found: install clang (Debian: apt-get install clang), or run test/fuzz/deps" >&2; exit 1; fi; \
+	if [ -z "$$v" ]; then echo "fuzz: $(FUZZ_CC) not found: install clang (Debian: apt-get install clang), or run deps/install fuzz" >&2; exit 1; fi; \
 	t=$$(mktemp -d); \
 	printf '#include <stdint.h>\n#include <stddef.h>\nint LLVMFuzzerTestOneInput (const uint8_t *d, size_t n) { return 0; }\n' > $$t/t.c; \
 	if ! $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $$t/t $$t/t.c >$$t/log 2>&1; then \
 		cat $$t/log >&2; rm -rf $$t; \
-		echo "fuzz: $(FUZZ_CC) cannot link libFuzzer/ASan: package libclang-rt-$$v-dev is missing (apt-get install libclang-rt-$$v-dev, or run test/fuzz/deps)" >&2; \
+		echo "fuzz: $(FUZZ_CC) cannot link libFuzzer/ASan: package libclang-rt-$$v-dev is missing (apt-get install libclang-rt-$$v-dev, or run deps/install fuzz)" >&2; \
 		exit 1; \
 	fi; rm -rf $$t
 

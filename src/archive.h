@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Read udpcork.img out of a checkpoint archive (podman container checkpoint
  * --export: .tar, .tar.gz, .tar.zst; the image sits under checkpoint/)
  * with tar(1), which detects the compression. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The BPF objects of one hook run: loaded once, gone when the run ends
  * (nothing is pinned; the fds are close-on-exec). */
 #ifndef UDPCORK_BPFOBJ_H

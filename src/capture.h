@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Capture: take the pending datagram out of each target socket without
  * transmitting it.
  *

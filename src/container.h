@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The processes of a container: the init and all its descendants, with
  * their pids in the container's pid namespace. */
 #ifndef UDPCORK_CONTAINER_H

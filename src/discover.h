@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Discovery: which UDP sockets of a container hold a pending (corked)
  * datagram, and which process/fd owns each. One iterator pass, one pass over
  * the fd tables of the container's processes. */

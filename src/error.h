@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* udpcork error values, in the style of crun's libcrun_error_t:
  * a function that fails fills *err and returns a negative value; the caller
  * either handles it (uc_error_release) or adds context and passes it up. */

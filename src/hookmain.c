@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Shared main of udpcork-prestop and udpcork-poststart. */
 #include <errno.h>
 #include <fcntl.h>

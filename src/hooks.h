@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The two hook programs' logic, one function per run; mains are in hooks/. */
 #ifndef UDPCORK_HOOKS_H
 #define UDPCORK_HOOKS_H

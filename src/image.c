@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "image.h"
 #include "sha256.h"
 #include "util.h"

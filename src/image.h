@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The saved-queue image udpcork.img in a CRIU image directory.
  *
  * Layout (see udpcork.proto): u32 magic, u32 version, then entries of a

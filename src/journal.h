@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Journal of a dump, next to the image: says where the pending datagrams
  * are, and which dump put them there, so that post-dump and network-unlock
  * give them back exactly once and a later dump into the same directory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Logging: stderr (with the program name) and syslog (LOG_DAEMON). */
 #ifndef UDPCORK_LOG_H
 #define UDPCORK_LOG_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* udpcork-poststart: put the saved datagrams into the restored sockets. */
 #include <errno.h>
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* udpcork-prestop: take pending datagrams out of a container's sockets
  * before CRIU dumps it; give them back once the dump is over. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Put saved datagrams back into the sockets of a container: the restored
  * ones (post-restore) or the dumped originals (post-dump, failed dump). */
 #ifndef UDPCORK_PUTBACK_H

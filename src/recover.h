@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Give the datagrams of a dump back to the dumped container, exactly once:
  * after a failed dump (network-unlock), after post-dump (--leave-running),
  * and by hand (udpcork recover) when udpcork-prestop or CRIU was killed. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* udpcork recover --pid PID DIR */
 #include <errno.h>
 #include <fcntl.h>

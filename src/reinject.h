@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Re-injection: recreate a saved pending datagram in a socket, corked the
  * same way, to the same destination, with the same attributes; never sent. */
 #ifndef UDPCORK_REINJECT_H

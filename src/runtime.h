@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Under CRIU the hooks only get the container's pid. The OCI runtime's own
  * record of the container (crun: ROOT/ID/status, runc: ROOT/ID/state.json)
  * tells its id and bundle, and the bundle's config.json its annotations. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Receive queues, restore side: the saved unread datagrams are sent again,
  * in order, from a raw socket in the container's network namespace, with
  * their original source address and port and destination, so that the

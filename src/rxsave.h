@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Receive queues, dump side: the unread datagrams of a socket, read with
  * MSG_PEEK through udpcork's own fd (the application can still read them:
  * after a failed dump, with --leave-running), with their source address and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SHA-256 (FIPS 180-4), one-shot; used to fingerprint saved payloads. */
 #ifndef UDPCORK_SHA256_H
 #define UDPCORK_SHA256_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The `udpcork` command line tool: inspect saved images. */
 #ifndef UDPCORK_SHOW_H
 #define UDPCORK_SHOW_H

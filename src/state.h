@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Which container a hook run is about: the OCI container state (JSON on
  * stdin, see the OCI runtime spec "State") or the environment of a CRIU
  * action script (CRTOOLS_*). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Small helpers shared by the hooks and the CLI. */
 #ifndef UDPCORK_UTIL_H
 #define UDPCORK_UTIL_H

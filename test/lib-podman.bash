@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Helpers of the podman end-to-end tests (test/e2e/podman.bats). They run
 # inside the testbed (test/testbed/run), as root, with the real podman,
 # crun and CRIU, after test/lib.bash.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Helpers of the end-to-end tests with runc (test/e2e/runc.bats) and with
 # bare CRIU (test/e2e/criu.bats), on top of test/lib.bash. They run inside
 # the testbed (test/testbed/run), as root.

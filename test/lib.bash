@@ -1,8 +1,9 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Helpers of the end-to-end tests. They run inside the testbed
 # (test/testbed/run), as root, with the real crun and CRIU.
 
 UC_SRC=${UC_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-UC_BUILD=$UC_SRC/${UDPCORK_BUILD:-build}
+UC_BUILD=$UC_SRC/${UDPCORK_BUILD:-build-testbed}
 # One id per test session (test/testbed/run sets it), for cgroup paths.
 UC_RUN=${UC_RUN:-$(cut -c1-8 /proc/sys/kernel/random/uuid)}
 export UC_RUN

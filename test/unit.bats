@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Unit tests (no kernel features needed): run by `make unit` after building
 # build/test/unit-* and build/udpcork.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* app.h: helpers shared by the test applications (the .c files of test/apps). Header
  * only, all static, so that each application still builds from its one .c
  * file (static, no libc name lookups).

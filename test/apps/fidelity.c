@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fidelity: the application of the randomized fidelity test
  * (test/e2e/fidelity.bats); runs as a container's init. Static, no libc
  * name lookups.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* manysock: the application of the benchmark (test/bench/run); runs as a
  * container's init. Static, no libc name lookups.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* oddsock: a container init holding a corked UDP socket that the kernel's
  * UDP iterator does not visit.
  *

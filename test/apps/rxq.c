@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* rxq: the application of the receive-queue tests; a container's init.
  *
  *   rxq -f 4|6 -n N [-p PORT] [-s SIZES] [-c] [-o OUTDIR]

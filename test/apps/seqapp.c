@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* seqapp: steady corked traffic for the load tests; a container's init.
  *
  *   seqapp [-f 4|6] [-i USEC] [-o OUTDIR]

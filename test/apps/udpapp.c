@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* udpapp: the application of the end-to-end tests; runs as a container's
  * init. Static, no libc name lookups.
  *

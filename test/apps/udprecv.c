@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* udprecv: a receiver only, for end-to-end tests where the corked
  * datagram goes to another host or container (udpapp -R on the sender).
  * Static, no libc name lookups.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Bad input to the hooks: each gets a clear one-line error and a non-zero
 # exit, and nothing is sent or changed (the app's datagram stays pending).
 

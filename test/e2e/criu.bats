@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # End to end with bare CRIU (no container runtime): a process tree in its own
 # network namespace corks a datagram, `criu dump` + `criu restore`, and the
 # receiver gets exactly the bytes once. udpcork's hooks run as CRIU action

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # End to end with the real crun and CRIU: a container's corked datagram
 # survives `crun checkpoint` + `crun restore`, byte for byte.
 

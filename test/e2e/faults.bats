@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Faults: udpcork-prestop / udpcork-poststart killed (SIGKILL) at each step,
 # CRIU failing or killed after the capture. After each: every datagram is
 # still in its socket, or in a complete image / capture log that the next

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Randomized fidelity (GitHub issue "Fidelity"): a restored pending datagram
 # must be indistinguishable, on the wire and to the receiver, from the one
 # the kernel would have sent without the checkpoint. For each seed below,

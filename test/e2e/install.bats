@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make install / uninstall: files, the CRIU configuration kept intact,
 # checkpointctl-udpcork, the hooks.d JSON accepted by podman.
 

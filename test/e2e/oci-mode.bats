@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The hooks as OCI hooks: container state JSON on stdin, --image-dir.
 
 load ../lib

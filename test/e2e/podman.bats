@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # End to end with the real podman (crun, CRIU, netavark): a container's
 # corked datagram survives `podman container checkpoint` + `restore`
 # (in place, --leave-running, --export/--import, a second copy with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Per-container opt-out, and containers in CRIU's own network namespace
 # (host networking), with the real crun and CRIU.
 

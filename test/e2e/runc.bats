@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # End to end with the real runc and CRIU: a container's corked datagram
 # survives `runc checkpoint` + `runc restore`, byte for byte. udpcork's hooks
 # run as CRIU action scripts from /etc/criu/default.conf (runc drives CRIU

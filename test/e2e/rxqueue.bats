@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Receive queues: unread datagrams survive checkpoint/restore in order, with
 # the same payload, source address and port, PKTINFO destination, TTL and
 # TOS (real crun + CRIU).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Concurrency and load: two containers checkpointed at once, a checkpoint
 # while another container restores, containers sharing a network namespace
 # (udpcork touches only the target's sockets), and UDPCORK_LOAD_CYCLES

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The randomized fidelity test (GitHub issue "Fidelity"), shared by
 # test/e2e/fidelity.bats and test/fidelity/run-many. Runs inside the testbed;
 # needs test/lib.bash loaded first.

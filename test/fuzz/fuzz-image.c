@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer target: the udpcork.img reader (uc_image_parse) and, for images
  * it accepts, both printers (table and JSON) into /dev/null.  Build and run
  * with `make fuzz`. */

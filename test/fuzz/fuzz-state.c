@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer target: the OCI state JSON reader (uc_state_parse_json) and the
  * config.json annotations reader (uc_state_annotations_from_config, through
  * a memfd so that no file is written).  Build and run with `make fuzz`. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The testbed leaves the host as it found it: no cgroup copies, no sysctl
 # changes, no leftover processes, mounts, links, BPF programs or links.
 # Runs on the HOST, around a real testbed session (checkpoint + restore).

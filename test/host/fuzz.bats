@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fuzzing (libFuzzer + ASan + UBSan) of the two readers of untrusted input,
 # and the unit tests under ASan + UBSan.  Runs on the HOST (Debian 12,
-# clang 14 + libclang-rt-14-dev, see test/fuzz/deps).
+# clang 14 + libclang-rt-14-dev, from deps/packages).
 # UDPCORK_FUZZ_SECONDS (default 30) is the time per fuzz target.
 
 setup_file() {

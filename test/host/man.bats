@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The man pages render without groff warnings (host: it has man/groff).
 
 @test "man pages: udpcork(1), udpcork-prestop(8), udpcork-poststart(8) render cleanly" {

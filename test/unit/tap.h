@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Minimal TAP output for the unit tests: one "ok N - desc" line per check. */
 #ifndef UDPCORK_TAP_H
 #define UDPCORK_TAP_H

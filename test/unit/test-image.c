@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Unit tests of src/image.c, src/sha256.c and the address helpers.
  *
  *   unit-image                    run the checks (TAP output)

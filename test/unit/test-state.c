@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Unit tests of src/state.c: OCI state JSON and CRIU action-script env. */
 #include "state.h"
 #include "tap.h"

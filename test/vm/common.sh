@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Shared settings of the kernel-matrix scripts (test/vm/*). Sourced, not run.
 # Everything downloaded or built lives outside the checkout, under
 # $UDPCORK_VM_CACHE (default /var/cache/udpcork/kernels); results go to
@@ -34,17 +35,9 @@ vm_apt() {
 		-o Acquire::Languages=none -o APT::Sandbox::User=root "$@"
 }
 
-# Host tools (Debian 12 packages only): qemu, kmod (depmod), xz.
+# Host tools (deps/packages, groups kernels and vm): installed by the make
+# targets through deps/install; missing ones are an error here.
 vm_host_tools() {
-	local need=() p
-	command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-	command -v depmod >/dev/null || [ -x /usr/sbin/depmod ] || [ -x /sbin/depmod ] || need+=(kmod)
-	command -v xz >/dev/null || need+=(xz-utils)
-	command -v flock >/dev/null || need+=(util-linux)
-	if [ ${#need[@]} -gt 0 ]; then
-		vm_log "installing host packages (Debian 12): ${need[*]}"
-		apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2 ||
-			vm_die "could not install ${need[*]}"
-	fi
+	"$vm_src/deps/install" --check kernels "$@" || vm_die "host packages missing"
 	export PATH=$PATH:/usr/sbin:/sbin
 }
