@@ -41,8 +41,11 @@ LDLIBS  += $(PKG_LIBS)
 
 # -Wno-missing-declarations: the BTF of Linux 7.x embeds anonymous named
 # structs (-fms-extensions) that clang < 19 ignores with that warning.
+# -DBPF_NO_KFUNC_PROTOTYPES: bpftool >= 7.4 writes kfunc prototypes into
+# vmlinux.h; the programs declare the kfuncs they use themselves (with
+# local types that exist whatever the BTF).
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Wno-unused-function \
-              -Wno-missing-declarations
+              -Wno-missing-declarations -DBPF_NO_KFUNC_PROTOTYPES
 
 # User-space sources, one file per step of the data path.
 COMMON_SRC := src/error.c src/log.c src/util.c src/state.c src/image.c src/sha256.c src/archive.c src/fault.c src/show.c $(BUILD)/udpcork.pb-c.c
