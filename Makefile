@@ -15,6 +15,9 @@ BINDIR     ?= $(PREFIX)/bin
 DATADIR    ?= $(PREFIX)/share/udpcork
 MANDIR     ?= $(PREFIX)/share/man
 HOOKSDIR   ?= $(PREFIX)/share/containers/oci/hooks.d
+# Image directories named by the annotation io.github.udpcork.image-dir
+# must lie under this root-owned directory.
+IMAGEROOT  ?= /var/lib/udpcork/images
 DESTDIR    ?=
 
 BUILD   ?= build
@@ -29,12 +32,13 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 PKGS := libbpf yajl libprotobuf-c
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libarchive 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ARCHIVE_LIBS := $(shell $(PKG_CONFIG) --libs libarchive 2>/dev/null)
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-           -D_GNU_SOURCE -DUDPCORK_VERSION='"$(VERSION)"' \
+           -D_GNU_SOURCE -DUDPCORK_VERSION='"$(VERSION)"' -DUC_IMAGE_ROOT='"$(IMAGEROOT)"' \
            -Isrc -Ibpf -I$(BUILD) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
@@ -47,19 +51,29 @@ LDLIBS  += $(PKG_LIBS)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Wno-unused-function \
               -Wno-missing-declarations -DBPF_NO_KFUNC_PROTOTYPES
 
-# User-space sources, one file per step of the data path.
-COMMON_SRC := src/error.c src/log.c src/util.c src/state.c src/image.c src/sha256.c src/archive.c src/fault.c src/show.c $(BUILD)/udpcork.pb-c.c
-KERNEL_SRC := src/container.c src/bpfobj.c src/discover.c src/capture.c src/reinject.c src/journal.c \
-              src/rxsave.c src/rxinject.c src/putback.c src/recover.c src/recover_cli.c src/runtime.c src/prestop.c src/poststart.c src/hookmain.c
+# User-space sources, one file per step of the data path, all in one static
+# library: each binary takes only the objects it uses.
+#   PURE_SRC   no system call on a container: formats, validation, codecs
+#              (unit tests and fuzz targets use these alone)
+#   KERNEL_SRC what acts on containers, sockets and BPF
+PURE_SRC   := src/error.c src/log.c src/util.c src/xalloc.c src/state.c src/image.c src/validate.c src/packet.c \
+              src/cmsg.c src/criuimg.c src/sha256.c src/archive_image.c src/fault.c src/show.c $(BUILD)/udpcork.pb-c.c
+KERNEL_SRC := src/container.c src/bpfobj.c src/discover.c src/capture.c src/caps.c src/reinject.c src/route.c \
+              src/journal.c src/rxsave.c src/rxinject.c src/putback.c src/recover.c src/recover_cli.c src/runtime.c \
+              src/imgdir.c src/prestop.c src/poststart.c src/hookmain.c
 BPF_SRC    := bpf/udpcork.bpf.c
 SKELS      := $(BUILD)/udpcork.skel.h
 
-COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(COMMON_SRC)))
+COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(PURE_SRC)))
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(KERNEL_SRC)))
+LIB        := $(BUILD)/libudpcork.a
 
 BINS := $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(BUILD)/udpcork $(BUILD)/udpcork-criu
-TEST_APPS := $(BUILD)/test/udpapp $(BUILD)/test/oddsock $(BUILD)/test/udprecv $(BUILD)/test/rxq $(BUILD)/test/manysock $(BUILD)/test/fidelity $(BUILD)/test/seqapp
-UNIT_TESTS := $(BUILD)/test/unit-state $(BUILD)/test/unit-image
+# Found by name (test/README): test/apps/NAME.c (static, for containers),
+# test/unit/test-NAME.c (unit tests), test/tools/NAME.c (test tools).
+TEST_APPS  := $(patsubst test/apps/%.c,$(BUILD)/test/%,$(wildcard test/apps/*.c))
+UNIT_TESTS := $(patsubst test/unit/test-%.c,$(BUILD)/test/unit-%,$(wildcard test/unit/test-*.c))
+TEST_TOOLS := $(patsubst test/tools/%.c,$(BUILD)/test/%,$(wildcard test/tools/*.c))
 
 .PHONY: all clean install uninstall unit check demo testapps test-progs deps FORCE
 all: $(BINS)
@@ -99,12 +113,16 @@ $(KERNEL_OBJ): $(SKELS)
 $(BUILD)/obj/%.o: %.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/udpcork-prestop: $(BUILD)/obj/main-prestop.o $(KERNEL_OBJ) $(COMMON_OBJ)
+$(LIB): $(COMMON_OBJ) $(KERNEL_OBJ)
+	rm -f $@ && $(AR) rcs $@ $^
+
+# The hooks run as root at every checkpoint and restore: no archive code.
+$(BUILD)/udpcork-prestop: $(BUILD)/obj/main-prestop.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/udpcork-poststart: $(BUILD)/obj/main-poststart.o $(KERNEL_OBJ) $(COMMON_OBJ)
+$(BUILD)/udpcork-poststart: $(BUILD)/obj/main-poststart.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/udpcork: $(BUILD)/obj/main-udpcork.o $(KERNEL_OBJ) $(COMMON_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/udpcork: $(BUILD)/obj/main-udpcork.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(ARCHIVE_LIBS)
 
 # Static and without libraries: it runs at every CRIU action.
 $(BUILD)/udpcork-criu: hooks/criu-dispatch.c | $(BUILD)/obj
@@ -119,12 +137,15 @@ $(BUILD)/test/%: test/apps/%.c | $(BUILD)/test
 	$(CC) -O2 -g -Wall -Wextra -static -o $@ $<
 testapps: $(TEST_APPS)
 
-$(BUILD)/test/unit-%: test/unit/test-%.c $(COMMON_OBJ) | $(BUILD)/test
-	$(CC) $(CFLAGS) -o $@ $< $(COMMON_OBJ) $(LDLIBS)
+$(BUILD)/test/unit-%: test/unit/test-%.c $(LIB) | $(BUILD)/test
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(ARCHIVE_LIBS)
 
-test-progs: $(TEST_APPS) $(UNIT_TESTS)
+$(BUILD)/test/%: test/tools/%.c $(LIB) | $(BUILD)/test
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(ARCHIVE_LIBS)
 
-unit: $(UNIT_TESTS) $(BUILD)/udpcork
+test-progs: $(TEST_APPS) $(UNIT_TESTS) $(TEST_TOOLS)
+
+unit: $(UNIT_TESTS) $(TEST_TOOLS) $(BUILD)/udpcork
 	bats test/unit.bats
 
 # Everything below sets itself up: host packages (deps/install, the one
@@ -151,6 +172,7 @@ install: $(if $(PREBUILT),,$(BINS))
 	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' oci-examples/criu-udpcork.conf.in > $(DESTDIR)$(DATADIR)/criu-udpcork.conf
 	chmod 0644 $(DESTDIR)$(DATADIR)/criu-udpcork.conf
 	install -m 0755 oci-examples/checkpointctl-udpcork $(DESTDIR)$(BINDIR)/
+	install -d -m 0700 $(DESTDIR)$(IMAGEROOT)
 	install -d $(DESTDIR)$(HOOKSDIR)
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' oci-examples/udpcork-hook.json.in > $(DESTDIR)$(HOOKSDIR)/udpcork.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/udpcork.json
@@ -163,6 +185,7 @@ uninstall:
 	rm -f $(DESTDIR)$(HOOKSDIR)/udpcork.json
 	rm -f $(DESTDIR)$(MANDIR)/man8/udpcork-prestop.8 $(DESTDIR)$(MANDIR)/man8/udpcork-poststart.8
 	rm -rf $(DESTDIR)$(DATADIR)
+	-rmdir $(DESTDIR)$(IMAGEROOT) 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)

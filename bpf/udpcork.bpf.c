@@ -179,6 +179,44 @@ udpcork_iter (struct bpf_iter__udp *ctx)
   return 0;
 }
 
+/* Shared by both capture programs. A datagram of socket COOKIE: returns 0
+ * if it is not udpcork's (it goes on), else 1: it is dropped whatever
+ * happens, and *OUT is the slot to copy its LEN bytes into, or NULL when
+ * they must not be copied (a second datagram, or too big; the slot says
+ * which). The socket is locked while its pending frames are pushed: no two
+ * datagrams of one socket run here at once. */
+static __always_inline int
+claim (__u64 cookie, __u32 len, __u32 mark, __u32 priority, __u64 tstamp, struct uc_slot **out)
+{
+  struct uc_slot *slot;
+
+  *out = NULL;
+  if (cookie == 0)
+    return 0;
+  slot = bpf_map_lookup_elem (&slots, &cookie);
+  if (slot == NULL)
+    return 0;
+  if (slot->count++ != 0)
+    return 1;
+  slot->len = len;
+  slot->mark = mark;
+  slot->priority = priority;
+  slot->tstamp = tstamp;
+  if (len > UC_MAX_DGRAM)
+    {
+      slot->state = UC_SLOT_TOO_BIG;
+      return 1;
+    }
+  *out = slot;
+  return 1;
+}
+
+static __always_inline void
+copied (struct uc_slot *slot, long read_ret)
+{
+  slot->state = read_ret == 0 ? UC_SLOT_CAPTURED : UC_SLOT_READ_ERROR;
+}
+
 SEC ("netfilter")
 int
 udpcork_capture (struct bpf_nf_ctx___local *ctx)
@@ -187,48 +225,26 @@ udpcork_capture (struct bpf_nf_ctx___local *ctx)
   struct uc_dynptr ptr;
   struct uc_slot *slot;
   struct sock *sk;
-  __u64 cookie;
   __u32 len;
 
   sk = BPF_CORE_READ (skb, sk);
   if (sk == NULL)
     return NF_ACCEPT;
-  cookie = BPF_CORE_READ (sk, __sk_common.skc_cookie.counter);
-  if (cookie == 0)
-    return NF_ACCEPT;
-  slot = bpf_map_lookup_elem (&slots, &cookie);
-  if (slot == NULL)
-    return NF_ACCEPT;
-
-  /* From here on the datagram belongs to udpcork: it is dropped whatever
-   * happens, and the slot says whether its bytes were saved. */
-  /* The socket is locked while its pending frames are pushed: no two
-   * datagrams of one socket run here at once. */
-  if (slot->count++ != 0)
-    return NF_DROP;
-
   len = BPF_CORE_READ (skb, len);
-  slot->len = len;
-  slot->mark = BPF_CORE_READ (skb, mark);
-  slot->priority = BPF_CORE_READ (skb, priority);
-  slot->tstamp = BPF_CORE_READ (skb, tstamp);
-  if (len > UC_MAX_DGRAM)
-    {
-      slot->state = UC_SLOT_TOO_BIG;
-      return NF_DROP;
-    }
+  if (! claim (BPF_CORE_READ (sk, __sk_common.skc_cookie.counter), len, BPF_CORE_READ (skb, mark),
+               BPF_CORE_READ (skb, priority), BPF_CORE_READ (skb, tstamp), &slot))
+    return NF_ACCEPT;
+  if (slot == NULL)
+    return NF_DROP;
   /* keep clang from merging the bound check into something the verifier
    * cannot follow */
   asm volatile ("" : "+r"(len));
   if (len > UC_MAX_DGRAM)
     return NF_DROP;
-  if (bpf_dynptr_from_skb ((struct __sk_buff *) skb, 0, &ptr) != 0 ||
-      bpf_dynptr_read (slot->data, len, (const struct bpf_dynptr *) &ptr, 0, 0) != 0)
-    {
-      slot->state = UC_SLOT_READ_ERROR;
-      return NF_DROP;
-    }
-  slot->state = UC_SLOT_CAPTURED;
+  if (bpf_dynptr_from_skb ((struct __sk_buff *) skb, 0, &ptr) != 0)
+    copied (slot, -1);
+  else
+    copied (slot, bpf_dynptr_read (slot->data, len, (const struct bpf_dynptr *) &ptr, 0, 0));
   return NF_DROP;
 }
 
@@ -241,41 +257,24 @@ int
 udpcork_capture_cg (struct __sk_buff *skb)
 {
   struct uc_slot *slot;
-  __u64 cookie;
-  __u32 len;
+  __u32 len, n;
 
   if (skb->sk == NULL)
     return 1;
-  cookie = bpf_get_socket_cookie (skb);
-  slot = bpf_map_lookup_elem (&slots, &cookie);
-  if (slot == NULL)
-    return 1;
-  if (slot->count++ != 0)
-    return 0;
   len = skb->len;
-  slot->len = len;
-  slot->mark = skb->mark;
-  slot->priority = skb->priority;
-  slot->tstamp = skb->tstamp;
-  if (len > UC_MAX_DGRAM)
-    {
-      slot->state = UC_SLOT_TOO_BIG;
-      return 0;
-    }
+  if (! claim (bpf_get_socket_cookie (skb), len, skb->mark, skb->priority, skb->tstamp, &slot))
+    return 1;
+  if (slot == NULL)
+    return 0;
   /* 1 <= len <= max, in a form older verifiers follow (they learn
    * nothing from len != 0): n = len - 1 checked against max - 1, then + 1;
    * the barriers keep clang from folding it back. */
-  __u32 n = len - 1;
+  n = len - 1;
   asm volatile ("" : "+r"(n));
   if (n >= UC_MAX_DGRAM)
     return 0;
   n += 1;
   asm volatile ("" : "+r"(n));
-  if (bpf_skb_load_bytes (skb, 0, slot->data, n) != 0)
-    {
-      slot->state = UC_SLOT_READ_ERROR;
-      return 0;
-    }
-  slot->state = UC_SLOT_CAPTURED;
+  copied (slot, bpf_skb_load_bytes (skb, 0, slot->data, n));
   return 0;
 }

@@ -79,6 +79,14 @@ struct uc_slot
   __u32 priority;
   __u32 gso_size;
   __u64 tstamp; /* skb->tstamp: SCM_TXTIME transmit time, 0 if none */
+  /* Written by user space when it arms the slot, never by the programs:
+   * the socket as it was before it was uncorked, so that a slot that a
+   * killed udpcork-prestop left in the pinned map describes itself. */
+  __u32 owner_pid; /* host pid and fd that hold the socket */
+  __u32 owner_fd;
+  __u32 mode;      /* UC_CORK_MODE_* of the image (UDP_CORK or MSG_MORE) */
+  __u32 armed;     /* 1 once user space filled the fields above */
+  struct uc_sock_rec rec;
   __u8 data[UC_MAX_DGRAM];
 };
 

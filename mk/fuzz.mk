@@ -14,11 +14,11 @@
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= state image
+FUZZ_TARGETS ?= state image log archive capture
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS   = $(CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
-FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(notdir $(COMMON_SRC)))
+FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(notdir $(PURE_SRC)))
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz-,$(FUZZ_TARGETS))
 FUZZ_ENV     := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1 \
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -51,17 +51,18 @@ fuzz-build: fuzz-check $(FUZZ_BINS)
 $(FUZZ_DIR)/obj:
 	mkdir -p $@
 
-$(FUZZ_OBJ) $(FUZZ_DIR)/obj/fuzz-state.o $(FUZZ_DIR)/obj/fuzz-image.o: $(BUILD)/udpcork.pb-c.h $(wildcard src/*.h) | $(FUZZ_DIR)/obj
+$(FUZZ_OBJ) $(patsubst %,$(FUZZ_DIR)/obj/fuzz-%.o,$(FUZZ_TARGETS)): $(BUILD)/udpcork.pb-c.h $(wildcard src/*.h) \
+	$(wildcard test/fuzz/*.h) | $(FUZZ_DIR)/obj
 
 $(FUZZ_DIR)/obj/%.o: src/%.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 $(FUZZ_DIR)/obj/%.o: $(BUILD)/%.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 $(FUZZ_DIR)/obj/%.o: test/fuzz/%.c
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itest/fuzz -c $< -o $@
 
 $(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/fuzz-%.o $(FUZZ_OBJ)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) $(ARCHIVE_LIBS)
 
 # Each target runs on a copy of its corpus (the repository is not touched);
 # crash inputs are kept in $(FUZZ_DIR)/crashes/.
@@ -94,7 +95,7 @@ fuzz: fuzz-build
 # A sub-make with BUILD=$(BUILD_SAN); CFLAGS/LDFLAGS go through the
 # environment so that the main Makefile's `+=` still adds -Isrc etc.
 SAN_MAKE_ENV = CC='$(SAN_CC)' CFLAGS='-O1 -g $(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)'
-SAN_BINS = $(BUILD_SAN)/udpcork $(BUILD_SAN)/test/unit-state $(BUILD_SAN)/test/unit-image
+SAN_BINS = $(BUILD_SAN)/udpcork $(patsubst test/unit/test-%.c,$(BUILD_SAN)/test/unit-%,$(wildcard test/unit/test-*.c))
 
 sanitize-build:
 	env $(SAN_MAKE_ENV) $(MAKE) BUILD=$(BUILD_SAN) $(SAN_BINS)

@@ -15,8 +15,12 @@
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <stddef.h>
+#include <sys/statfs.h>
 #include "udpcork.skel.h"
 #include "log.h"
+#include "validate.h"
+#include "xalloc.h"
 
 #ifndef NFPROTO_IPV4
 #define NFPROTO_IPV4 2
@@ -208,17 +212,112 @@ out:
 }
 
 int
-uc_bpf_arm (struct uc_bpf *b, __u64 cookie, uc_error_t *err)
+uc_bpf_arm (struct uc_bpf *b, __u64 cookie, const struct uc_slot *owner, uc_error_t *err)
 {
-  /* The empty slot every arming copies (in .bss: no allocation and no
-   * zeroing of 66 KB per socket). */
-  static const struct uc_slot empty;
+  /* The slot every arming copies (in .bss: no allocation and no zeroing of
+   * 66 KB per socket; only its head changes). */
+  static struct uc_slot slot;
   int ret;
 
-  ret = bpf_map__update_elem (b->skel->maps.slots, &cookie, sizeof (cookie), &empty, sizeof (empty), BPF_NOEXIST);
+  memset (&slot, 0, offsetof (struct uc_slot, data));
+  if (owner)
+    {
+      slot.owner_pid = owner->owner_pid;
+      slot.owner_fd = owner->owner_fd;
+      slot.mode = owner->mode;
+      slot.rec = owner->rec;
+      slot.armed = 1;
+    }
+  ret = bpf_map__update_elem (b->skel->maps.slots, &cookie, sizeof (cookie), &slot, sizeof (slot), BPF_NOEXIST);
   if (ret < 0)
     return uc_make_error (err, -ret, "arm capture for socket cookie %llu", (unsigned long long) cookie);
   return 0;
+}
+
+/* ---------------------------------------------------- the pinned slot map */
+
+#define UC_BPFFS "/sys/fs/bpf"
+#define UC_PIN_DIR UC_BPFFS "/udpcork"
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+static void
+pin_path (const char *dump_id, char *buf, size_t len)
+{
+  snprintf (buf, len, "%s/%s", UC_PIN_DIR, dump_id);
+}
+
+int
+uc_bpf_pin_slots (struct uc_bpf *b, const char *dump_id, uc_error_t *err)
+{
+  struct statfs sf;
+  char path[PATH_MAX];
+  int ret;
+
+  if (! uc_dump_id_valid (dump_id))
+    return uc_make_error (err, 0, "invalid dump id");
+  if (statfs (UC_BPFFS, &sf) < 0 || sf.f_type != BPF_FS_MAGIC)
+    return uc_make_error (err, 0,
+                          "no BPF filesystem at " UC_BPFFS ": udpcork keeps each datagram it takes out of a socket in "
+                          "a map pinned there until it is on disk (mount -t bpf bpf " UC_BPFFS ")");
+  if (mkdir (UC_PIN_DIR, 0700) < 0 && errno != EEXIST)
+    return uc_make_error (err, errno, "create " UC_PIN_DIR);
+  pin_path (dump_id, path, sizeof (path));
+  unlink (path); /* a stale pin of this very dump: nothing else can hold this name */
+  ret = bpf_map__pin (b->skel->maps.slots, path);
+  if (ret < 0)
+    return uc_make_error (err, -ret, "pin the capture map at %s", path);
+  return 0;
+}
+
+void
+uc_bpf_unpin_slots (struct uc_bpf *b)
+{
+  if (b->skel && bpf_map__is_pinned (b->skel->maps.slots))
+    bpf_map__unpin (b->skel->maps.slots, NULL);
+}
+
+int
+uc_bpf_pinned_slots (const char *dump_id, int (*fn) (__u64 cookie, const struct uc_slot *s, void *ctx), void *ctx,
+                     bool *found, uc_error_t *err)
+{
+  cleanup_free struct uc_slot *slot = NULL;
+  cleanup_close int fd = -1;
+  char path[PATH_MAX];
+  __u64 key, next;
+  bool first = true;
+
+  *found = false;
+  if (! uc_dump_id_valid (dump_id))
+    return 0;
+  pin_path (dump_id, path, sizeof (path));
+  fd = bpf_obj_get (path);
+  if (fd < 0)
+    return errno == ENOENT || errno == ENOTDIR ? 0 : uc_make_error (err, errno, "open pinned capture map %s", path);
+  *found = true;
+  slot = xmalloc (sizeof (*slot));
+  while (bpf_map_get_next_key (fd, first ? NULL : &key, &next) == 0)
+    {
+      first = false;
+      key = next;
+      if (bpf_map_lookup_elem (fd, &key, slot) < 0)
+        continue;
+      if (fn (key, slot, ctx) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+void
+uc_bpf_pinned_remove (const char *dump_id)
+{
+  char path[PATH_MAX];
+
+  if (! uc_dump_id_valid (dump_id))
+    return;
+  pin_path (dump_id, path, sizeof (path));
+  unlink (path);
 }
 
 int

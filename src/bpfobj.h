@@ -42,13 +42,25 @@ int uc_bpf_iter_udp (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_
 int uc_bpf_iter_udp_sorted (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_error_t *err);
 const struct uc_sock_rec *uc_sock_rec_find (const struct uc_sock_rec *recs, size_t n, unsigned long long ino);
 
-/* Capture: arm a socket (by cookie) with an empty slot, attach the
- * netfilter hooks in the calling thread's network namespace, read the slot
- * back, disarm. */
-int uc_bpf_arm (struct uc_bpf *b, __u64 cookie, uc_error_t *err);
+/* Capture: arm a socket (by cookie) with an empty slot (OWNER: the owner
+ * fields and socket record the slot keeps, or NULL), attach the capture
+ * program, read the slot back, disarm. */
+int uc_bpf_arm (struct uc_bpf *b, __u64 cookie, const struct uc_slot *owner, uc_error_t *err);
 int uc_bpf_disarm (struct uc_bpf *b, __u64 cookie);
 int uc_bpf_attach_capture (struct uc_bpf *b, uc_error_t *err);
 void uc_bpf_detach_capture (struct uc_bpf *b);
 int uc_bpf_read_slot (struct uc_bpf *b, __u64 cookie, struct uc_slot *out, uc_error_t *err);
+
+/* The slot map pinned under /sys/fs/bpf/udpcork/DUMP_ID while a capture
+ * runs: a datagram taken out of its socket stays in the kernel there until
+ * it is in the capture log, even if udpcork-prestop is killed (fails if no
+ * BPF filesystem is mounted at /sys/fs/bpf). */
+int uc_bpf_pin_slots (struct uc_bpf *b, const char *dump_id, uc_error_t *err);
+void uc_bpf_unpin_slots (struct uc_bpf *b);
+/* After a killed capture: FN for every slot left in the pinned map of
+ * DUMP_ID (*FOUND: there is one); uc_bpf_pinned_remove drops it. */
+int uc_bpf_pinned_slots (const char *dump_id, int (*fn) (__u64 cookie, const struct uc_slot *s, void *ctx), void *ctx,
+                         bool *found, uc_error_t *err);
+void uc_bpf_pinned_remove (const char *dump_id);
 
 #endif

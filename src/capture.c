@@ -11,9 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/sockios.h>
+#include "caps.h"
+#include "fault.h"
 #include "image.h"
 #include "log.h"
+#include "packet.h"
 #include "reinject.h"
+#include "xalloc.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -23,7 +27,7 @@
 #endif
 
 int
-uc_work_open (struct uc_work *w, size_t n, uc_error_t *err)
+uc_work_open (const struct uc_container *c, struct uc_work *w, size_t n, uc_error_t *err)
 {
   for (size_t i = 0; i < n; i++)
     {
@@ -32,7 +36,7 @@ uc_work_open (struct uc_work *w, size_t n, uc_error_t *err)
       struct stat st;
 
       uc_target_str (w[i].t, who, sizeof (who));
-      w[i].fd = uc_proc_getfd (w[i].t->pid, w[i].t->fd, err);
+      w[i].fd = uc_proc_getfd (c, w[i].t->pid, w[i].t->fd, err);
       if (w[i].fd < 0)
         return uc_error_wrap (err, "socket %s", who);
       if (fstat (w[i].fd, &st) < 0)
@@ -57,163 +61,6 @@ uc_work_close (struct uc_work *w, size_t n)
     }
 }
 
-/* The entry for W before its data is known: owner, identity, mode. */
-static UcDgram *
-dgram_new (const struct uc_work *w)
-{
-  const struct uc_sock_rec *r = &w->t->rec;
-  size_t alen = r->family == AF_INET6 ? 16 : 4;
-  UcDgram *d = calloc (1, sizeof (*d));
-
-  if (d == NULL)
-    return NULL;
-  uc_dgram__init (d);
-  d->pid = w->t->nspid;
-  d->fd = w->t->fd;
-  d->family = r->family;
-  d->protocol = r->protocol;
-  d->local_port = r->lport;
-  d->has_ino = d->has_cookie = d->has_connected = 1;
-  d->ino = r->ino;
-  d->cookie = w->cookie;
-  d->connected = (r->flags & UC_F_CONNECTED) != 0;
-  d->mode = (r->flags & UC_F_CORK) ? UC_CORK_MODE__UC_CORK_SOCKOPT : UC_CORK_MODE__UC_CORK_MSG_MORE;
-  d->pending_family = r->pending;
-  if (uc_img_bytes (&d->local_addr, r->laddr, alen) < 0 || uc_img_bytes (&d->payload, NULL, 0) < 0)
-    {
-      protobuf_c_message_free_unpacked (&d->base, NULL);
-      return NULL;
-    }
-  return d;
-}
-
-static const char *cork_attributes (const struct uc_sock_rec *r, UcDgram *d);
-static void unwind_options (const struct uc_sock_rec *r, __u8 opt[40]);
-
-/* Fill D from the captured datagram: headers as sent, then the payload.
- * Returns NULL on success, else why the record is not acceptable. */
-static const char *
-parse_capture (const struct uc_slot *s, const struct uc_sock_rec *r, UcDgram *d)
-{
-  const __u8 *p = s->data;
-  size_t hl, alen;
-  __u16 ulen;
-
-  if (s->len < 1)
-    return "empty record";
-  if (r->pending == AF_INET)
-    {
-      if ((p[0] >> 4) != 4 || s->len < 20 || (hl = (p[0] & 15) * 4) < 20 || s->len < hl + 8)
-        return "not an IPv4 datagram";
-      d->has_tos = d->has_ttl = d->has_src_addr = d->has_dst_addr = 1;
-      d->tos = p[1];
-      d->ttl = p[8];
-      alen = 4;
-      if (uc_img_bytes (&d->src_addr, p + 12, 4) < 0 || uc_img_bytes (&d->dst_addr, p + 16, 4) < 0)
-        return "out of memory";
-    }
-  else
-    {
-      __u8 next;
-      if ((p[0] >> 4) != 6 || s->len < 48)
-        return "not an IPv6 datagram";
-      d->has_tos = d->has_ttl = d->has_flowlabel = d->has_src_addr = d->has_dst_addr = 1;
-      d->tos = ((p[0] & 15) << 4) | (p[1] >> 4);
-      d->flowlabel = ((p[1] & 15) << 16) | (p[2] << 8) | p[3];
-      d->ttl = p[7];
-      next = p[6];
-      hl = 40;
-      while ((next == 0 || next == 43 || next == 60) && hl + 8 <= s->len)
-        {
-          next = p[hl];
-          hl += (p[hl + 1] + 1) * 8;
-        }
-      if (next != IPPROTO_UDP && next != 136 /* UDP-Lite */)
-        return "IPv6 datagram without a UDP header";
-      if (s->len < hl + 8)
-        return "truncated IPv6 datagram";
-      alen = 16;
-      if (uc_img_bytes (&d->src_addr, p + 8, 16) < 0 || uc_img_bytes (&d->dst_addr, p + 24, 16) < 0)
-        return "out of memory";
-    }
-  (void) alen;
-  ulen = (p[hl + 4] << 8) | p[hl + 5];
-  if (ulen != s->len - hl || ulen != r->len)
-    return "UDP length does not match the pending length";
-  if (((p[hl] << 8) | p[hl + 1]) != r->lport)
-    return "source port does not match the socket";
-  d->has_dst_port = 1;
-  d->dst_port = (p[hl + 2] << 8) | p[hl + 3];
-  d->has_mark = d->has_priority = 1;
-  d->mark = s->mark;
-  d->priority = s->priority;
-  if (s->tstamp || r->cork_transmit_time)
-    {
-      d->has_transmit_time = 1;
-      d->transmit_time = r->cork_transmit_time ? r->cork_transmit_time : s->tstamp;
-    }
-  free (d->payload.data);
-  if (uc_img_bytes (&d->payload, p + hl + 8, ulen - 8) < 0)
-    return "out of memory";
-  return cork_attributes (r, d);
-}
-
-/* What the cork keeps and the packet does not show. */
-static const char *
-cork_attributes (const struct uc_sock_rec *r, UcDgram *d)
-{
-  d->has_gso_size = d->has_oif = d->has_cork_flags = d->has_tx_flags = d->has_ts_opt_id = 1;
-  d->gso_size = r->cork_gso_size;
-  d->oif = r->cork_oif;
-  d->cork_flags = r->cork_flags;
-  d->tx_flags = r->cork_tx_flags;
-  d->ts_opt_id = r->cork_ts_opt_id;
-  /* Not the IPv6 cork's dontfrag: on 6.18 that field is not kept for the
-   * pending datagram (stale values were seen), so a copy of it could make
-   * the re-injection fail (EMSGSIZE). The socket option is CRIU's. */
-  if (r->cork_optlen)
-    {
-      __u8 opt[sizeof (r->cork_opt)];
-      unwind_options (r, opt);
-      d->has_ip_options = 1;
-      if (uc_img_bytes (&d->ip_options, opt, r->cork_optlen) < 0)
-        return "out of memory";
-    }
-  return NULL;
-}
-
-/* The cork keeps IPv4 options compiled: the pointer of a record-route or
- * timestamp option already moved past the slot the kernel fills in for this
- * host at output. Give back the options as the application wrote them. */
-static void
-unwind_options (const struct uc_sock_rec *r, __u8 opt[40])
-{
-  memcpy (opt, r->cork_opt, sizeof (r->cork_opt));
-  if ((r->cork_opt_need & UC_OPT_RR_NEEDADDR) && r->cork_opt_rr >= 20 && r->cork_opt_rr - 20 + 2 < r->cork_optlen)
-    {
-      __u8 *o = opt + r->cork_opt_rr - 20;
-      if (o[2] >= 8)
-        {
-          o[2] -= 4;
-          if (o[2] - 1 + 4 <= o[1])
-            memset (o + o[2] - 1, 0, 4);
-        }
-    }
-  if ((r->cork_opt_need & UC_OPT_TS_NEEDTIME) && r->cork_opt_ts >= 20 && r->cork_opt_ts - 20 + 3 < r->cork_optlen)
-    {
-      __u8 *o = opt + r->cork_opt_ts - 20;
-      int step = (o[3] & 15) == 0 ? 4 : 8; /* timestamps only, or address + timestamp */
-      if (o[2] >= 5 + step)
-        {
-          o[2] -= step;
-          if ((o[3] & 15) != 3 && o[2] - 1 + step <= o[1]) /* prespecified addresses stay */
-            memset (o + o[2] - 1, 0, step);
-          else if (o[2] - 1 + 8 <= o[1])
-            memset (o + o[2] - 1 + 4, 0, 4);
-        }
-    }
-}
-
 static int
 outq (int fd)
 {
@@ -223,9 +70,17 @@ outq (int fd)
   return v;
 }
 
-/* Uncork one armed socket and check the capture. */
+static uint32_t
+mode_of (const struct uc_sock_rec *r)
+{
+  return (r->flags & UC_F_CORK) ? UC_CORK_MODE__UC_CORK_SOCKOPT : UC_CORK_MODE__UC_CORK_MSG_MORE;
+}
+
+/* Uncork one armed socket, check the capture, persist it (before its slot
+ * goes), then check the socket. */
 static int
-capture_one (struct uc_bpf *b, struct uc_work *w, struct uc_slot *slot, uc_error_t *err)
+capture_one (struct uc_bpf *b, struct uc_work *w, struct uc_slot *slot, uc_persist_fn persist, void *ctx,
+             uc_error_t *err)
 {
   const struct uc_sock_rec *r = &w->t->rec;
   const char *why;
@@ -236,32 +91,35 @@ capture_one (struct uc_bpf *b, struct uc_work *w, struct uc_slot *slot, uc_error
   uc_target_str (w->t, who, sizeof (who));
   if (setsockopt (w->fd, IPPROTO_UDP, UDP_CORK, &zero, sizeof (zero)) < 0)
     return uc_make_error (err, errno, "socket %s: setsockopt UDP_CORK=0 (datagram still in the socket)", who);
-  /* From here the pending state is out of the socket: in the slot, or lost
-   * if the kernel did something unforeseen (each check says which). */
+  /* From here the pending state is out of the socket: in the pinned slot,
+   * then in the capture log, or lost if the kernel did something
+   * unforeseen (each check says which). */
   w->taken = true;
-  if (r->pending == 0)
+  uc_fault ("uncorked");
+  if (r->pending != 0)
     {
-      w->saved = true; /* UDP_CORK on an empty queue: nothing to capture */
-      return 0;
+      if (uc_bpf_read_slot (b, w->cookie, slot, err) < 0)
+        return uc_error_wrap (err, "socket %s", who);
+      if (slot->count == 0)
+        return uc_make_error (err, 0, "socket %s: uncorked, but the capture program saw no datagram", who);
+      if (slot->count != 1)
+        return uc_make_error (err, 0, "socket %s: %u datagrams seen, expected exactly one (all dropped, none sent)",
+                              who, slot->count);
+      if (slot->state != UC_SLOT_CAPTURED)
+        return uc_make_error (err, 0, "socket %s: datagram of %u bytes could not be copied (%s); it was dropped", who,
+                              slot->len, slot->state == UC_SLOT_TOO_BIG ? "too big" : "read error");
+      why = uc_capture_decode (slot, slot->data, r, w->dg);
+      if (why)
+        return uc_make_error (err, 0, "socket %s: captured datagram rejected: %s", who, why);
     }
-
-  if (uc_bpf_read_slot (b, w->cookie, slot, err) < 0)
-    return uc_error_wrap (err, "socket %s", who);
-  if (slot->count == 0)
-    return uc_make_error (err, 0, "socket %s: uncorked, but the capture program saw no datagram", who);
-  if (slot->count != 1)
-    return uc_make_error (err, 0, "socket %s: %u datagrams seen, expected exactly one (all dropped, none sent)",
-                          who, slot->count);
-  if (slot->state != UC_SLOT_CAPTURED)
-    return uc_make_error (err, 0, "socket %s: datagram of %u bytes could not be copied (%s); it was dropped",
-                          who, slot->len, slot->state == UC_SLOT_TOO_BIG ? "too big" : "read error");
-  why = parse_capture (slot, r, w->dg);
-  if (why)
-    return uc_make_error (err, 0, "socket %s: captured datagram rejected: %s", who, why);
+  /* on disk before anything else can go wrong (UDP_CORK on an empty queue
+   * too: the flag is what the socket had) */
+  if (persist && persist (ctx, w->dg, err) < 0)
+    return uc_error_wrap (err, "socket %s: its datagram is in the pinned capture map only", who);
+  w->logged = persist != NULL;
   q = outq (w->fd);
   if (q != 0)
-    return uc_make_error (err, q < 0 ? errno : 0, "socket %s: write queue not empty after capture (%d bytes)",
-                          who, q);
+    return uc_make_error (err, q < 0 ? errno : 0, "socket %s: write queue not empty after capture (%d bytes)", who, q);
   if (getsockopt (w->fd, IPPROTO_UDP, UDP_CORK, &cork, &l) < 0 || cork != 0)
     return uc_make_error (err, errno, "socket %s: UDP_CORK still set after capture", who);
   w->saved = true;
@@ -297,7 +155,7 @@ canary (struct uc_bpf *b, int family, struct uc_slot *slot, uc_error_t *err)
       uc_make_error (err, errno, "%s capture check: cannot cork a test datagram on the container's loopback", fam);
       goto out;
     }
-  if (uc_bpf_arm (b, cookie, err) < 0)
+  if (uc_bpf_arm (b, cookie, NULL, err) < 0)
     goto out;
   setsockopt (s, IPPROTO_UDP, UDP_CORK, &zero, sizeof (zero));
   if (uc_bpf_read_slot (b, cookie, slot, err) == 0)
@@ -321,22 +179,19 @@ out:
 }
 
 int
-uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_persist_fn persist, void *ctx, uc_error_t *err)
+uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t n, uc_persist_fn persist, void *ctx,
+                uc_error_t *err)
 {
-  struct uc_slot *slot = NULL;
+  cleanup_free struct uc_slot *slot = xmalloc (sizeof (*slot));
   size_t i;
   int ret = 0;
 
   for (i = 0; i < n; i++)
-    if ((w[i].dg = dgram_new (&w[i])) == NULL)
-      return uc_make_error (err, ENOMEM, "capture");
-  slot = malloc (sizeof (*slot));
-  if (slot == NULL)
-    return uc_make_error (err, ENOMEM, "capture");
+    w[i].dg = uc_dgram_new (&w[i].t->rec, w[i].t->nspid, w[i].t->fd, mode_of (&w[i].t->rec), w[i].cookie);
 
-  /* Attached and proven before anything is uncorked: if this fails no
-   * socket has been touched. */
-  if ((ret = uc_bpf_attach_capture (b, err)) < 0)
+  /* Pinned, attached and proven before anything is uncorked: if this fails
+   * no socket has been touched. */
+  if ((ret = uc_bpf_pin_slots (b, dump_id, err)) < 0 || (ret = uc_bpf_attach_capture (b, err)) < 0)
     goto out;
   for (int fam = AF_INET; fam <= AF_INET6 && ret == 0; fam += AF_INET6 - AF_INET)
     for (i = 0; i < n; i++)
@@ -349,31 +204,32 @@ uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_persist_fn per
     goto out;
 
   /* One slot at a time: armed right before its socket is uncorked, gone
-   * right after (memory stays one datagram, whatever the number). */
+   * right after its datagram is in the log (memory stays one datagram,
+   * whatever the number). */
   for (i = 0; i < n && ret == 0; i++)
     {
-      ret = uc_bpf_arm (b, w[i].cookie, err);
+      struct uc_slot owner = { .owner_pid = w[i].t->pid, .owner_fd = w[i].t->fd, .mode = mode_of (&w[i].t->rec),
+                               .rec = w[i].t->rec };
+      ret = uc_bpf_arm (b, w[i].cookie, &owner, err);
       if (ret == 0)
         {
-          ret = capture_one (b, &w[i], slot, err);
+          ret = capture_one (b, &w[i], slot, persist, ctx, err);
           uc_bpf_disarm (b, w[i].cookie);
         }
-      if (ret == 0 && persist)
-        ret = persist (ctx, w[i].dg, err);
     }
 
 out:
   uc_bpf_detach_capture (b);
-  free (slot);
   if (ret < 0)
     {
       size_t lost = uc_capture_rollback (w, n);
       if (lost)
-        uc_error_wrap (err, "capture aborted; %zu sockets could not be given their datagram back (they are in %s)",
-                       lost, persist ? "the capture log" : "memory only");
+        uc_error_wrap (err, "capture aborted; %zu sockets could not be given their datagram back (%s)", lost,
+                       persist ? "those that were saved are in the capture log" : "lost");
       else
         uc_error_wrap (err, "capture aborted, every other socket has its datagram back");
     }
+  uc_bpf_unpin_slots (b);
   return ret;
 }
 
@@ -387,12 +243,20 @@ uc_capture_rollback (struct uc_work *w, size_t n)
       uc_error_t err = NULL;
       char who[160];
 
-      /* A socket whose capture failed half-way has nothing valid to give
-       * back: its error was reported by the capture. */
-      if (! w[i].taken || ! w[i].saved)
+      if (! w[i].taken)
         continue;
       uc_target_str (w[i].t, who, sizeof (who));
-      if (uc_reinject (w[i].fd, w[i].dg, who, &err) < 0)
+      /* A socket whose capture failed half-way has nothing valid to give
+       * back (its error was reported by the capture); one whose checks
+       * failed after the log append keeps its datagram there. */
+      if (! w[i].saved)
+        {
+          failed++;
+          continue;
+        }
+      uint64_t caps = 0;
+      uc_caps_of_pid (w[i].t->pid, &caps, NULL);
+      if (uc_reinject (w[i].fd, w[i].dg, caps, who, &err) < 0)
         {
           uc_err ("rollback of socket %s failed: %s", who, err->msg);
           uc_error_release (&err);
@@ -402,4 +266,37 @@ uc_capture_rollback (struct uc_work *w, size_t n)
       w[i].taken = false;
     }
   return failed;
+}
+
+UcDgram *
+uc_capture_leftover (const struct uc_container *c, __u64 cookie, const struct uc_slot *s, const char **why)
+{
+  UcDgram *d;
+  pid_t nspid;
+
+  *why = NULL;
+  if (! s->armed)
+    return NULL; /* the canary's */
+  nspid = uc_container_ns_pid (c, (pid_t) s->owner_pid);
+  if (nspid == 0)
+    {
+      *why = "its process is gone";
+      return NULL;
+    }
+  if (s->rec.pending != 0 && s->count == 0)
+    return NULL; /* killed before the uncork: the datagram is still in the socket */
+  d = uc_dgram_new (&s->rec, nspid, s->owner_fd, s->mode, cookie);
+  if (s->rec.pending != 0)
+    {
+      if (s->count != 1 || s->state != UC_SLOT_CAPTURED)
+        *why = "the capture program did not copy it whole";
+      else
+        *why = uc_capture_decode (s, s->data, &s->rec, d);
+      if (*why)
+        {
+          protobuf_c_message_free_unpacked (&d->base, NULL);
+          return NULL;
+        }
+    }
+  return d;
 }

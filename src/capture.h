@@ -3,11 +3,16 @@
  * transmitting it.
  *
  * For every socket: our own duplicate of its fd (pidfd_getfd), its cookie
- * armed in the capture map, the netfilter program attached first in line at
- * NF_INET_LOCAL_OUT of the container's netns, then UDP_CORK=0 on the
- * duplicate: the kernel pushes the pending datagram, the program copies it
- * whole and drops it. A socket counts as captured only with exactly one
- * complete record, an empty write queue and UDP_CORK off. */
+ * armed in the capture map (a slot that also records the socket: owner,
+ * cork mode, the iterator's record), the capture program attached first in
+ * line (netfilter LOCAL_OUT of the container's netns, or cgroup_skb egress
+ * at the cgroup2 root on kernels without netfilter BPF links), then
+ * UDP_CORK=0 on the duplicate: the kernel pushes the pending datagram, the
+ * program copies it whole into the slot and drops it. The map is pinned
+ * under /sys/fs/bpf/udpcork/DUMP-ID for the whole capture, so a datagram is
+ * always in the socket, in the pinned slot or in the capture log, even if
+ * udpcork-prestop is killed. A socket counts as captured only with exactly
+ * one complete record, an empty write queue and UDP_CORK off. */
 #ifndef UDPCORK_CAPTURE_H
 #define UDPCORK_CAPTURE_H
 
@@ -22,24 +27,32 @@ struct uc_work
   __u64 cookie;
   UcDgram *dg;   /* what is saved for this socket */
   bool taken;    /* the socket's pending state is out of the socket */
-  bool saved;    /* ... and complete in dg */
+  bool logged;   /* ... and in the capture log */
+  bool saved;    /* ... and every check passed: it can be given back */
 };
 
 /* Open our duplicates of the targets' fds and check they are the sockets the
  * iterator saw (same inode). */
-int uc_work_open (struct uc_work *w, size_t n, uc_error_t *err);
+int uc_work_open (const struct uc_container *c, struct uc_work *w, size_t n, uc_error_t *err);
 void uc_work_close (struct uc_work *w, size_t n);
 
-/* Capture every socket of W; PERSIST saves each datagram as soon as it is
- * out of the kernel. The caller is in the container's netns. On
- * failure every socket already taken is given its datagram back (so nothing
- * is lost and nothing was sent) and the error names the socket that failed. */
+/* Capture every socket of W under the pinned map of DUMP_ID; PERSIST saves
+ * each datagram as soon as it is out of the kernel (before its slot is
+ * released). The caller is in the container's netns. On failure every
+ * socket already taken is given its datagram back (so nothing is lost and
+ * nothing was sent) and the error names the socket that failed. */
 typedef int (*uc_persist_fn) (void *ctx, const UcDgram *d, uc_error_t *err);
-int uc_capture_all (struct uc_bpf *b, struct uc_work *w, size_t n, uc_persist_fn persist, void *ctx,
-                    uc_error_t *err);
+int uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t n, uc_persist_fn persist,
+                    void *ctx, uc_error_t *err);
 
-/* Give every taken socket of W its datagram back (rollback). Returns the
- * number of sockets that could not be restored (each one logged). */
+/* Give every taken and saved socket of W its datagram back (rollback).
+ * Returns the number of sockets whose datagram is not back in the socket
+ * (each one logged; those that were logged stay in the capture log). */
 size_t uc_capture_rollback (struct uc_work *w, size_t n);
+
+/* The image entry for a slot that a killed capture left in the pinned
+ * map: NULL if there is nothing to give back (the datagram never left its
+ * socket), else a new entry; *WHY says why a slot's datagram is lost. */
+UcDgram *uc_capture_leftover (const struct uc_container *c, __u64 cookie, const struct uc_slot *s, const char **why);
 
 #endif

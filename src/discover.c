@@ -89,13 +89,13 @@ sockopt (int fd, int level, int name)
  * socket, or one of another netns. If it is a corked UDP socket udpcork
  * cannot save it: fail closed. */
 static int
-check_unseen (struct uc_target *t, uc_error_t *err)
+check_unseen (const struct uc_container *c, struct uc_target *t, uc_error_t *err)
 {
   int fd, dom, proto, cork, outq = 0, ret = 0;
   uc_error_t ignore = NULL;
   char who[160];
 
-  fd = uc_proc_getfd (t->pid, t->fd, &ignore);
+  fd = uc_proc_getfd (c, t->pid, t->fd, &ignore);
   if (fd < 0)
     {
       uc_error_release (&ignore); /* gone meanwhile: nothing to save */
@@ -156,7 +156,7 @@ uc_discover (struct uc_bpf *b, const struct uc_container *c, struct uc_target **
         ret = uc_make_error (err, ENOMEM, "discover");
     }
   for (i = 0; ret == 0 && i < s.n_unseen; i++)
-    ret = check_unseen (&s.unseen[i], err);
+    ret = check_unseen (c, &s.unseen[i], err);
 
   for (i = 0; ret == 0 && i < s.n; i++)
     {
@@ -254,6 +254,7 @@ read_tables (pid_t pid, struct qent **out, size_t *n)
 
 struct quick
 {
+  const struct uc_container *c;
   struct qent *q;
   size_t n;
   bool maybe;
@@ -280,7 +281,7 @@ quick_cb (pid_t pid, int fd, unsigned long ino, void *data)
       s->maybe = true; /* queued data, or a UDP socket the table does not show */
       return 1;
     }
-  fd = uc_proc_getfd (pid, fd, NULL);
+  fd = uc_proc_getfd (s->c, pid, fd, NULL);
   if (fd < 0)
     return 0;
   cork = sockopt (fd, strncasecmp (proto, "UDP-Lite", 8) == 0 || strncasecmp (proto, "UDPLITE", 7) == 0
@@ -299,7 +300,7 @@ quick_cb (pid_t pid, int fd, unsigned long ino, void *data)
 int
 uc_discover_quick (const struct uc_container *c, bool *maybe, uc_error_t *err)
 {
-  struct quick s = { 0 };
+  struct quick s = { .c = c };
 
   *maybe = true;
   if (read_tables (c->init, &s.q, &s.n) < 0)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "hooks.h"
+#include "imgdir.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -22,7 +23,8 @@ usage (FILE *out, const char *prog, const char *what)
            "CRTOOLS_IMAGE_DIR set), or as an OCI hook with the container state JSON on\n"
            "standard input (then --image-dir is required).\n\n"
            "  -d, --image-dir DIR  checkpoint image directory (OCI mode; default: the\n"
-           "                       annotation " UC_ANNOTATION_IMAGE_DIR ")\n"
+           "                       annotation " UC_ANNOTATION_IMAGE_DIR ",\n"
+           "                       a directory under " UC_IMAGE_ROOT ")\n"
            "  -v, --verbose        debug logging\n"
            "  -h, --help           show this help\n"
            "  -V, --version        show the version\n\n"
@@ -50,28 +52,26 @@ uc_hook_opted_out (struct uc_state *st)
 int
 uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
 {
-  const char *dir = st->from_criu ? st->image_dir : o->image_dir;
+  const char *ann;
   int fd;
 
-  if (dir == NULL && ! st->from_criu)
-    dir = uc_state_annotation (st, UC_ANNOTATION_IMAGE_DIR);
-
-  if (dir == NULL || *dir == '\0')
-    return uc_make_error (err, 0, st->from_criu ? "CRTOOLS_IMAGE_DIR is not set"
-                                                : "no image directory: pass --image-dir DIR (or set the "
-                                                  "annotation " UC_ANNOTATION_IMAGE_DIR ")");
-  /* CRIU's is a /proc/PID/fd/N link by design; one given by hand must be
-   * the directory itself. */
-  if (! st->from_criu)
+  if (st->from_criu)
     {
-      struct stat lst;
-      if (lstat (dir, &lst) == 0 && S_ISLNK (lst.st_mode))
-        return uc_make_error (err, 0, "image directory `%s` is a symbolic link: refusing (give the real path)", dir);
+      /* CRIU's /proc/PID/fd/N link to the directory it opened */
+      if (st->image_dir == NULL || *st->image_dir == '\0')
+        return uc_make_error (err, 0, "CRTOOLS_IMAGE_DIR is not set");
+      fd = open (st->image_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0)
+        return uc_make_error (err, errno, "open image directory `%s`", st->image_dir);
+      return fd;
     }
-  fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return uc_make_error (err, errno, "open image directory `%s`", dir);
-  return fd;
+  if (o->image_dir)
+    return uc_imgdir_open_given (o->image_dir, err);
+  ann = uc_state_annotation (st, UC_ANNOTATION_IMAGE_DIR);
+  if (ann == NULL || *ann == '\0')
+    return uc_make_error (err, 0, "no image directory: pass --image-dir DIR (or set the annotation "
+                          UC_ANNOTATION_IMAGE_DIR " to a directory under " UC_IMAGE_ROOT ")");
+  return uc_imgdir_open_beneath (UC_IMAGE_ROOT, ann, err);
 }
 
 int

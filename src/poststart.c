@@ -4,18 +4,22 @@
 #include <unistd.h>
 #include "hooks.h"
 #include "image.h"
+#include "journal.h"
 #include "log.h"
 #include "putback.h"
 #include "util.h"
+#include "xalloc.h"
 
 int
 uc_poststart (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
 {
   struct uc_image img = { 0 };
-  struct uc_container c = { .netns_fd = -1 };
+  struct uc_container c = UC_CONTAINER_INIT;
   struct uc_putback_stats stats;
   int64_t t0 = uc_now_ns ();
-  int dirfd, ret;
+  cleanup_close int dirfd = -1;
+  bool done = false;
+  int ret;
 
   if (st->action != UC_ACTION_OCI && st->action != UC_ACTION_POST_RESTORE)
     return 0;
@@ -23,7 +27,6 @@ uc_poststart (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
   if (dirfd < 0)
     return dirfd == UC_HOOK_SKIP ? 0 : -1;
   ret = uc_image_read (dirfd, UC_IMG_NAME, &img, err);
-  close (dirfd);
   if (ret < 0 && (*err)->status == ENOENT)
     {
       uc_error_release (err);
@@ -36,13 +39,32 @@ uc_poststart (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
     ret = uc_make_error (err, 0, "%s: no container pid", uc_action_name (st->action));
   if (ret == 0)
     ret = uc_container_open (st->pid, &c, err);
+  /* Exactly once per restored container: a second run (a poststart hook
+   * runs at every start) must not append the datagrams again. */
   if (ret == 0)
-    ret = uc_put_back (&c, &img, false, &stats, err);
-  if (ret == 0)
-    uc_info ("container pid %d: %zu corked sockets restored, %zu bytes, and %zu unread datagrams, in %lld ms, peak "
-             "RSS %ld KiB",
-             st->pid, stats.sockets, stats.bytes, stats.rx_dgrams, (long long) ((uc_now_ns () - t0) / 1000000),
-             uc_peak_rss_kib ());
+    ret = uc_restored_check (dirfd, st->pid, &done, err);
+  if (ret == 0 && done)
+    uc_info ("container pid %d already got the datagrams of this image (%s says so): nothing to do", st->pid,
+             UC_RESTORED_NAME);
+  else if (ret == 0)
+    /* under CRIU the restored tasks still run with CRIU's credentials:
+     * their own come from CRIU's images in the same directory */
+    ret = uc_restore (&c, &img, st->action == UC_ACTION_POST_RESTORE ? dirfd : -1, &stats, err);
+  if (ret == 0 && ! done)
+    {
+      uc_error_t e = NULL;
+      if (uc_restored_mark (dirfd, st->pid, &e) < 0)
+        {
+          uc_warn ("cannot record the restore in the image directory (%s): a second run would find the sockets "
+                   "already holding their datagrams and leave them alone",
+                   e->msg);
+          uc_error_release (&e);
+        }
+      uc_info ("container pid %d: %zu corked sockets restored, %zu bytes, and %zu unread datagrams, in %lld ms, peak "
+               "RSS %ld KiB",
+               st->pid, stats.sockets, stats.bytes, stats.rx_dgrams, (long long) ((uc_now_ns () - t0) / 1000000),
+               uc_peak_rss_kib ());
+    }
   uc_container_close (&c);
   uc_image_free (&img);
   return ret;

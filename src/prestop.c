@@ -22,6 +22,7 @@
 #include "rxsave.h"
 #include <sys/stat.h>
 #include "util.h"
+#include "xalloc.h"
 
 struct run
 {
@@ -66,13 +67,10 @@ run_free (struct run *r)
 static int
 save_image (int dirfd, const struct uc_state *st, struct run *r, uc_error_t *err)
 {
-  UcDgram **v = calloc (r->n_w + 1, sizeof (*v));
+  cleanup_free UcDgram **v = xcalloc (r->n_w + 1, sizeof (*v));
   UcHead head = UC_HEAD__INIT;
   struct uc_image img = r->rx;
-  int ret;
 
-  if (v == NULL)
-    return uc_make_error (err, ENOMEM, "image");
   for (size_t i = 0; i < r->n_w; i++)
     v[i] = r->w[i].dg;
   head.container_id = st->id;
@@ -83,9 +81,7 @@ save_image (int dirfd, const struct uc_state *st, struct run *r, uc_error_t *err
   img.head = &head;
   img.dgrams = v;
   img.n_dgrams = r->n_w;
-  ret = uc_image_write_all (dirfd, UC_IMG_NAME, &img, err);
-  free (v);
-  return ret;
+  return uc_image_write (dirfd, UC_IMG_NAME, &img, err);
 }
 
 static void
@@ -158,19 +154,14 @@ capture (const struct uc_state *st, int dirfd, const char *id, uc_error_t *err)
     }
   /* Receive queues first: peeking changes nothing, so a failure there
    * leaves every socket untouched. */
-  if (uc_rx_save (r.t, r.n, &r.rx, err) < 0)
+  if (uc_rx_save (&r.c, dirfd, r.t, r.n, &r.rx, err) < 0)
     goto out;
-  r.w = calloc (r.n, sizeof (*r.w));
-  if (r.w == NULL)
-    {
-      uc_make_error (err, ENOMEM, "capture");
-      goto out;
-    }
+  r.w = xcalloc (r.n, sizeof (*r.w));
   for (i = 0; i < r.n; i++)
     if (uc_sock_is_corked (&r.t[i].rec))
       r.w[r.n_w++] = (struct uc_work) { .t = &r.t[i], .fd = -1 };
   uc_fault ("discovered");
-  if (uc_work_open (r.w, r.n_w, err) < 0)
+  if (uc_work_open (&r.c, r.w, r.n_w, err) < 0)
     goto out;
   if (r.n_w > 0)
     {
@@ -181,13 +172,13 @@ capture (const struct uc_state *st, int dirfd, const char *id, uc_error_t *err)
         goto out;
       r.log_open = true;
     }
-  if (uc_capture_all (&r.b, r.w, r.n_w, log_persist, &r.log, err) < 0)
+  if (uc_capture_all (&r.b, id, r.w, r.n_w, log_persist, &r.log, err) < 0)
     {
       /* every datagram taken went back to its socket (else the error says
-       * which did not, and the log keeps them) */
+       * which did not, and the log keeps those it holds) */
       bool out = false;
       for (i = 0; i < r.n_w; i++)
-        out |= r.w[i].taken && r.w[i].saved;
+        out |= r.w[i].taken && r.w[i].logged;
       if (! out && r.log_open)
         {
           uc_image_log_close (&r.log, true);
@@ -241,19 +232,22 @@ static int
 refuse_shared_netns (const struct uc_state *st, uc_error_t *err)
 {
   struct uc_container c;
-  struct uc_target *t = NULL;
-  struct stat self, ct;
-  struct uc_bpf b;
-  char path[64], who[160];
+  cleanup_free struct uc_target *t = NULL;
+  struct uc_bpf b = { 0 };
+  char who[160];
   size_t n = 0;
   int ret;
 
-  snprintf (path, sizeof (path), "/proc/%d/ns/net", st->pid);
-  if (stat ("/proc/self/ns/net", &self) < 0 || stat (path, &ct) < 0 || self.st_ino != ct.st_ino
-      || self.st_dev != ct.st_dev)
-    return 0;
   if (uc_container_open (st->pid, &c, err) < 0)
-    return -1;
+    {
+      uc_container_close (&c);
+      return -1;
+    }
+  if (! c.host_netns)
+    {
+      uc_container_close (&c);
+      return 0;
+    }
   ret = uc_bpf_open (&b, false, err);
   if (ret == 0)
     ret = uc_discover (&b, &c, &t, &n, err);
@@ -263,7 +257,6 @@ refuse_shared_netns (const struct uc_state *st, uc_error_t *err)
                          "network-lock action there, so udpcork could not save its %zu pending datagram(s) "
                          "(first: socket %s); refusing the checkpoint: the container keeps running with its data",
                          st->pid, n, uc_target_str (&t[0], who, sizeof (who)));
-  free (t);
   uc_bpf_close (&b);
   uc_container_close (&c);
   return ret;
@@ -279,6 +272,8 @@ give_back (const struct uc_state *st, int dirfd, const char *id, const char *why
   int ret;
 
   ret = uc_container_open (st->pid, &c, err);
+  if (ret == 0)
+    ret = uc_rx_peek_undo (&c, dirfd, err);
   if (ret == 0)
     ret = uc_recover (&c, dirfd, id, why, &found, err);
   uc_container_close (&c);

@@ -1,6 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Put saved datagrams back into the sockets of a container: the restored
- * ones (post-restore) or the dumped originals (post-dump, failed dump). */
+/* Put saved datagrams back into the sockets of a container: two
+ * algorithms, one per situation.
+ *
+ *   give-back   the dumped originals, after a failed dump, after post-dump
+ *               (--leave-running), or by hand (udpcork recover): the tasks
+ *               are the same, stopped or running; each socket must still be
+ *               the dumped one (same inode); one that already holds its
+ *               datagram again (an earlier run killed half-way) is left
+ *               alone; cheap kernel views prove the result (no BPF: this is
+ *               on the checkpoint's critical path).
+ *   restore     the restored sockets: pending datagrams (sent with the
+ *               owner's own capabilities, see caps.h: after a CRIU restore,
+ *               the ones CRIU gives it back, from its image, criuimg.h),
+ *               then the exact check through the UDP iterator; receive
+ *               queues (rxinject.h). A socket that already holds data is
+ *               never appended to.
+ *
+ * Both stop at the first failure; the image is never modified. */
 #ifndef UDPCORK_PUTBACK_H
 #define UDPCORK_PUTBACK_H
 
@@ -14,13 +30,13 @@ struct uc_putback_stats
   size_t rx_dgrams;      /* unread datagrams put back */
 };
 
-/* For each datagram of IMG: find the socket (container pid + fd), check it is
- * the saved one (ORIGINALS: same inode as at dump), recreate the pending
- * datagram, then check through the UDP iterator that each socket holds
- * exactly the saved pending length. After a restore (not ORIGINALS: their
- * receive queues were only peeked at) the unread datagrams are put back too.
- * Stops at the first failure; the image is never modified. */
-int uc_put_back (const struct uc_container *c, const struct uc_image *img, bool originals,
-                 struct uc_putback_stats *stats, uc_error_t *err);
+int uc_give_back (const struct uc_container *c, const struct uc_image *img, struct uc_putback_stats *stats,
+                  uc_error_t *err);
+
+/* CRIU_DIRFD: CRIU's image directory when the restored tasks still run
+ * with CRIU's credentials (post-restore; the owners' own are read from
+ * CRIU's images), or -1 when they run with their own (OCI mode). */
+int uc_restore (const struct uc_container *c, const struct uc_image *img, int criu_dirfd,
+                struct uc_putback_stats *stats, uc_error_t *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "recover.h"
+#include "rxsave.h"
 #include "show.h"
 
 int
@@ -19,7 +20,7 @@ uc_recover_main (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct uc_container c = { .netns_fd = -1 };
+  struct uc_container c = UC_CONTAINER_INIT;
   uc_error_t err = NULL;
   bool found = false;
   int opt, pid = 0, verbose = 0, dirfd, ret;
@@ -52,6 +53,8 @@ uc_recover_main (int argc, char **argv)
     ret = uc_make_error (&err, errno, "open directory `%s`", argv[optind]);
   else
     ret = uc_container_open (pid, &c, &err);
+  if (ret == 0)
+    ret = uc_rx_peek_undo (&c, dirfd, &err);
   if (ret == 0)
     ret = uc_recover (&c, dirfd, NULL, "recover", &found, &err);
   if (ret == 0 && ! found)

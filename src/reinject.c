@@ -11,8 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "caps.h"
+#include "cmsg.h"
 #include "log.h"
 #include "util.h"
+#include "xalloc.h"
+#include <limits.h>
 
 #ifndef UDP_CORK
 #define UDP_CORK 1
@@ -28,28 +32,6 @@
 #define SCM_TS_OPT_ID 81
 #endif
 #define UC_IPCORK_TS_OPT_ID 4
-
-struct cmsg_buf
-{
-  union
-  {
-    char buf[1024];
-    struct cmsghdr align;
-  } u;
-  size_t len;
-};
-
-static void
-cmsg_add (struct cmsg_buf *c, int level, int type, const void *data, size_t len)
-{
-  struct cmsghdr *h = (struct cmsghdr *) (c->u.buf + c->len);
-
-  h->cmsg_level = level;
-  h->cmsg_type = type;
-  h->cmsg_len = CMSG_LEN (len);
-  memcpy (CMSG_DATA (h), data, len);
-  c->len += CMSG_SPACE (len);
-}
 
 static int
 sockopt_int (int fd, int level, int name, int dflt)
@@ -69,9 +51,11 @@ static bool
 source_usable (int fd, const ProtobufCBinaryData *a)
 {
   struct sockaddr_storage ss = { 0 };
+  cleanup_close int s = -1;
   socklen_t l;
-  int s, ok;
 
+  if (a->len != 4 && a->len != 16)
+    return false;
   if (sockopt_int (fd, IPPROTO_IP, IP_FREEBIND, 0) > 0 || sockopt_int (fd, IPPROTO_IP, IP_TRANSPARENT, 0) > 0)
     return true;
   if (a->len == 4)
@@ -89,149 +73,63 @@ source_usable (int fd, const ProtobufCBinaryData *a)
   s = socket (ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0)
     return true; /* cannot tell: keep the saved source */
-  ok = bind (s, (struct sockaddr *) &ss, l) == 0;
-  close (s);
-  return ok;
+  return bind (s, (struct sockaddr *) &ss, l) == 0;
 }
 
-/* IP_PKTINFO / IPV6_PKTINFO: the source the datagram had, and its output
- * interface when the application chose one per datagram. */
+/* What the restored socket already has, for the builder. */
 static void
-add_pktinfo (int fd, const UcDgram *d, int oif, struct cmsg_buf *c, const char *who)
+view_of (int fd, const UcDgram *d, struct uc_sockview *v)
+{
+  struct
+  {
+    int32_t clockid;
+    uint32_t flags;
+  } t;
+  socklen_t l = sizeof (t);
+  char name[IF_NAMESIZE];
+
+  v->priority = sockopt_int (fd, SOL_SOCKET, SO_PRIORITY, 0);
+  v->tos = sockopt_int (fd, IPPROTO_IP, IP_TOS, -1);
+  v->mark = (uint32_t) sockopt_int (fd, SOL_SOCKET, SO_MARK, 0);
+  v->bound_ifindex = sockopt_int (fd, SOL_SOCKET, SO_BINDTOIFINDEX, 0);
+  v->udp_segment = sockopt_int (fd, SOL_UDP, UDP_SEGMENT, 0);
+  v->txtime = getsockopt (fd, SOL_SOCKET, SO_TXTIME, &t, &l) == 0 && l == sizeof (t) && t.clockid >= 0;
+  v->flowinfo_send = sockopt_int (fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, 0) > 0;
+  v->src_usable = d->has_src_addr && source_usable (fd, &d->src_addr);
+  v->oif_exists = d->has_oif && d->oif && d->oif <= INT_MAX && if_indextoname (d->oif, name) != NULL;
+}
+
+/* Say what was not given back, naming the socket. */
+static void
+log_notes (unsigned notes, const UcDgram *d, const struct uc_sockview *v, const char *who)
 {
   char a[UC_ADDRSTRLEN];
-  bool src = d->src_addr.len == 4 || d->src_addr.len == 16;
 
-  if (oif && oif == sockopt_int (fd, SOL_SOCKET, SO_BINDTOIFINDEX, 0))
-    oif = 0; /* the socket's own bound device: implied */
-  if (oif && if_indextoname (oif, a) == NULL)
-    {
-      uc_warn ("socket %s: output interface %d of the pending datagram does not exist here: not forced", who, oif);
-      oif = 0;
-    }
-  if (src && ! source_usable (fd, &d->src_addr))
-    {
-      uc_warn ("socket %s: source address %s of the pending datagram does not exist in the restored network "
-               "namespace (restored with another address?): the kernel picks the source",
-               who, uc_addr_str (d->src_addr.len == 4 ? AF_INET : AF_INET6, d->src_addr.data, 0, a, sizeof (a)));
-      src = false;
-    }
-  if (! src && ! oif)
-    return;
-  if (d->family == AF_INET)
-    {
-      struct in_pktinfo pi = { .ipi_ifindex = oif };
-      if (src)
-        memcpy (&pi.ipi_spec_dst, d->src_addr.data, 4);
-      cmsg_add (c, IPPROTO_IP, IP_PKTINFO, &pi, sizeof (pi));
-      return;
-    }
-  struct in6_pktinfo pi = { .ipi6_ifindex = oif };
-  if (src && d->src_addr.len == 4) /* IPv4 source of a v4-mapped datagram */
-    {
-      pi.ipi6_addr.s6_addr[10] = pi.ipi6_addr.s6_addr[11] = 0xff;
-      memcpy (&pi.ipi6_addr.s6_addr[12], d->src_addr.data, 4);
-    }
-  else if (src)
-    memcpy (&pi.ipi6_addr, d->src_addr.data, 16);
-  cmsg_add (c, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof (pi));
-}
-
-/* Attributes of the datagram as control messages: the ones the kernel
- * takes per datagram; mark and priority only where they differ from the
- * socket's. What cannot be given back is logged, naming the socket. */
-static void
-build_cmsgs (int fd, const UcDgram *d, struct cmsg_buf *c, const char *who)
-{
-  bool v4 = d->pending_family == AF_INET;
-  int priority = sockopt_int (fd, SOL_SOCKET, SO_PRIORITY, 0);
-  int oif = d->has_oif ? (int) d->oif : 0;
-
-  if (d->has_ttl)
-    {
-      int ttl = d->ttl;
-      if (v4)
-        cmsg_add (c, IPPROTO_IP, IP_TTL, &ttl, sizeof (ttl));
-      else
-        cmsg_add (c, IPPROTO_IPV6, IPV6_HOPLIMIT, &ttl, sizeof (ttl));
-    }
-  if (d->has_tos)
-    {
-      int tos = d->tos;
-      if (v4 && tos != sockopt_int (fd, IPPROTO_IP, IP_TOS, -1))
-        {
-          cmsg_add (c, IPPROTO_IP, IP_TOS, &tos, sizeof (tos));
-          priority = -1; /* IP_TOS also sets the priority: restate it below */
-        }
-      else if (! v4)
-        cmsg_add (c, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof (tos));
-    }
-  add_pktinfo (fd, d, oif, c, who);
-  if ((d->has_gso_size && d->gso_size) || sockopt_int (fd, SOL_UDP, UDP_SEGMENT, 0))
-    {
-      uint16_t gso = d->has_gso_size ? d->gso_size : 0;
-      cmsg_add (c, SOL_UDP, UDP_SEGMENT, &gso, sizeof (gso));
-    }
-  if (v4 && d->has_ip_options && d->ip_options.len)
-    cmsg_add (c, IPPROTO_IP, IP_RETOPTS, d->ip_options.data, d->ip_options.len);
-  if (! v4 && d->has_dontfrag)
-    {
-      int df = d->dontfrag;
-      cmsg_add (c, IPPROTO_IPV6, IPV6_DONTFRAG, &df, sizeof (df));
-    }
-  if (d->has_transmit_time && d->transmit_time)
-    {
-      struct sock_txtime_opt
-      {
-        int32_t clockid;
-        uint32_t flags;
-      } t;
-      socklen_t l = sizeof (t);
-      if (getsockopt (fd, SOL_SOCKET, SO_TXTIME, &t, &l) == 0 && l == sizeof (t) && t.clockid >= 0)
-        cmsg_add (c, SOL_SOCKET, SCM_TXTIME, &d->transmit_time, sizeof (d->transmit_time));
-      else
-        uc_warn ("socket %s: transmit time %llu not restored: SO_TXTIME is off on the restored socket", who,
-                 (unsigned long long) d->transmit_time);
-    }
-  if (d->has_cork_flags && (d->cork_flags & UC_IPCORK_TS_OPT_ID))
-    cmsg_add (c, SOL_SOCKET, SCM_TS_OPT_ID, &d->ts_opt_id, sizeof (d->ts_opt_id));
-  if (d->has_tx_flags && d->tx_flags)
-    uc_warn ("socket %s: timestamp requests of the pending datagram (tx_flags 0x%x) not restored", who,
-             d->tx_flags);
-  if (d->has_mark && d->mark != (uint32_t) sockopt_int (fd, SOL_SOCKET, SO_MARK, 0))
-    cmsg_add (c, SOL_SOCKET, SO_MARK, &d->mark, sizeof (d->mark));
-  if (d->has_priority && (priority < 0 || d->priority != (uint32_t) priority))
-    cmsg_add (c, SOL_SOCKET, SO_PRIORITY, &d->priority, sizeof (d->priority));
-}
-
-static socklen_t
-build_dest (int fd, const UcDgram *d, struct sockaddr_storage *ss)
-{
-  memset (ss, 0, sizeof (*ss));
-  if (d->family == AF_INET)
-    {
-      struct sockaddr_in *sin = (struct sockaddr_in *) ss;
-      sin->sin_family = AF_INET;
-      sin->sin_port = htons (d->dst_port);
-      memcpy (&sin->sin_addr, d->dst_addr.data, 4);
-      return sizeof (*sin);
-    }
-  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons (d->dst_port);
-  /* An explicit flow label only counts with IPV6_FLOWINFO_SEND; without it
-   * the kernel computes the label again, as it did for the original. */
-  if (d->has_flowlabel && d->flowlabel && d->pending_family == AF_INET6
-      && sockopt_int (fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, 0))
-    sin6->sin6_flowinfo = htonl (d->flowlabel);
-  if (d->dst_addr.len == 4) /* v4-mapped */
-    {
-      sin6->sin6_addr.s6_addr[10] = sin6->sin6_addr.s6_addr[11] = 0xff;
-      memcpy (&sin6->sin6_addr.s6_addr[12], d->dst_addr.data, 4);
-    }
-  else
-    memcpy (&sin6->sin6_addr, d->dst_addr.data, 16);
-  return sizeof (*sin6);
+  if (notes & UC_NOTE_OIF_GONE)
+    uc_warn ("socket %s: output interface %u of the pending datagram does not exist here: not forced", who, d->oif);
+  if (notes & UC_NOTE_SRC_GONE)
+    uc_warn ("socket %s: source address %s of the pending datagram does not exist in the restored network "
+             "namespace (restored with another address?): the kernel picks the source",
+             who, uc_addr_str (d->src_addr.len == 4 ? AF_INET : AF_INET6, d->src_addr.data, 0, a, sizeof (a)));
+  if (notes & UC_NOTE_TXTIME_OFF)
+    uc_warn ("socket %s: transmit time %llu not restored: SO_TXTIME is off on the restored socket", who,
+             (unsigned long long) d->transmit_time);
+  if (notes & UC_NOTE_TX_FLAGS)
+    uc_warn ("socket %s: timestamp requests of the pending datagram (tx_flags 0x%x) not restored", who, d->tx_flags);
+  if (notes & UC_NOTE_MARK_PRIV)
+    uc_warn ("socket %s: mark 0x%x of the pending datagram not restored (the socket's is 0x%x): a per-datagram "
+             "mark needs CAP_NET_ADMIN, which the socket's owner does not have",
+             who, d->mark, v->mark);
+  if (notes & UC_NOTE_PRIORITY_PRIV)
+    uc_warn ("socket %s: priority %u of the pending datagram not restored: priorities above 6 need CAP_NET_ADMIN, "
+             "which the socket's owner does not have",
+             who, d->priority);
+  if (notes & UC_NOTE_IPOPT_PRIV)
+    uc_warn ("socket %s: IPv4 options of the pending datagram not restored: they need CAP_NET_RAW, which the "
+             "socket's owner does not have",
+             who);
+  if (notes & UC_NOTE_NO_ROOM)
+    uc_warn ("socket %s: some attributes of the pending datagram did not fit and were not restored", who);
 }
 
 static bool
@@ -252,24 +150,27 @@ same_peer (int fd, const struct sockaddr_storage *dst, socklen_t len)
 }
 
 int
-uc_reinject (int fd, const UcDgram *d, const char *who, uc_error_t *err)
+uc_reinject (int fd, const UcDgram *d, uint64_t caps, const char *who, uc_error_t *err)
 {
   struct sockaddr_storage dst;
-  struct cmsg_buf c = { .len = 0 };
+  struct uc_sockview v;
+  struct uc_cmsgs c;
+  struct uc_caps saved;
   struct iovec iov = { .iov_base = d->payload.data, .iov_len = d->payload.len };
   struct msghdr msg = { 0 };
-  int one = 1;
+  int one = 1, e;
   ssize_t r;
 
   if (d->mode == UC_CORK_MODE__UC_CORK_SOCKOPT && setsockopt (fd, IPPROTO_UDP, UDP_CORK, &one, sizeof (one)) < 0)
     return uc_make_error (err, errno, "setsockopt UDP_CORK=1");
   if (d->pending_family == 0)
     return 0;
-  if ((d->dst_addr.len != 4 && d->dst_addr.len != 16) || ! d->has_dst_port)
-    return uc_make_error (err, 0, "saved datagram has no destination");
-
+  view_of (fd, d, &v);
+  v.caps = caps;
   msg.msg_name = &dst;
-  msg.msg_namelen = build_dest (fd, d, &dst);
+  msg.msg_namelen = uc_cmsg_dest (d, &v, &dst);
+  if (msg.msg_namelen == 0)
+    return uc_make_error (err, 0, "saved datagram has no usable destination");
   /* A connected socket's datagram went the connected way (which caches the
    * route, source included, for the application's next sends): so again. */
   if (d->has_connected && d->connected && same_peer (fd, &dst, msg.msg_namelen))
@@ -279,20 +180,25 @@ uc_reinject (int fd, const UcDgram *d, const char *who, uc_error_t *err)
     }
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  build_cmsgs (fd, d, &c, who);
+  log_notes (uc_cmsg_build (d, &v, &c), d, &v, who);
   if (c.len)
     {
       msg.msg_control = c.u.buf;
       msg.msg_controllen = c.len;
     }
-  /* MSG_MORE always: the datagram must stay pending even if UDP_CORK were
-   * cleared concurrently. */
+  /* With the owner's capabilities: nothing privileged on the container's
+   * behalf that it could not do itself. MSG_MORE always: the datagram must
+   * stay pending even if UDP_CORK were cleared concurrently. */
+  if (uc_caps_lower (caps, &saved, err) < 0)
+    return -1;
   do
     r = sendmsg (fd, &msg, MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
+  e = errno;
+  if (uc_caps_restore (&saved, err) < 0)
+    return -1;
   if (r < 0)
     {
-      int e = errno;
       char a[UC_ADDRSTRLEN];
       bool net = e == ENETUNREACH || e == EHOSTUNREACH || e == EADDRNOTAVAIL || e == EINVAL || e == ENODEV;
       return uc_make_error (err, e, "sendmsg of %zu pending bytes to %s%s", d->payload.len,

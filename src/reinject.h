@@ -11,8 +11,9 @@
 
 /* FD is our duplicate of the socket, WHO names it in warnings. Nothing is
  * transmitted: the datagram is appended with MSG_MORE (and UDP_CORK set
- * first if it was set). */
-int uc_reinject (int fd, const UcDgram *d, const char *who, uc_error_t *err);
+ * first if it was set). The send runs with CAPS as effective capabilities:
+ * those of the socket's owner (caps.h). */
+int uc_reinject (int fd, const UcDgram *d, uint64_t caps, const char *who, uc_error_t *err);
 
 /* Check that FD is a socket of D's family and protocol bound to D's local
  * address and port (the restored socket is the one that was dumped). */

@@ -2,6 +2,7 @@
 #include "rxinject.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -13,8 +14,11 @@
 #include <unistd.h>
 #include "bpfobj.h"
 #include "log.h"
+#include "packet.h"
 #include "reinject.h"
+#include "route.h"
 #include "util.h"
+#include "xalloc.h"
 
 /* CRIU's network lock accepts packets with this mark. */
 #define UC_CRIU_MARK 0xC114
@@ -22,79 +26,8 @@
 struct raw
 {
   int v4, v6;
-  unsigned char pkt[65535 + 40];
+  uint8_t pkt[65535 + 40];
 };
-
-static uint32_t
-sum16 (const void *data, size_t len, uint32_t sum)
-{
-  const unsigned char *p = data;
-  for (; len > 1; len -= 2, p += 2)
-    sum += (p[0] << 8) | p[1];
-  if (len)
-    sum += p[0] << 8;
-  return sum;
-}
-
-static uint16_t
-fold (uint32_t sum)
-{
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  return (uint16_t) ~sum;
-}
-
-static void
-put16 (unsigned char *p, unsigned v)
-{
-  p[0] = v >> 8;
-  p[1] = v & 0xff;
-}
-
-/* IP + UDP header + payload of D to DST_ADDR:DPORT, in R->pkt. Returns the
- * packet length. */
-static size_t
-build (struct raw *r, const UcRxdgram *d, const void *dst, unsigned dport)
-{
-  bool v4 = d->src_addr.len == 4;
-  size_t ip = v4 ? 20 : 40, ulen = 8 + d->payload.len;
-  unsigned char *p = r->pkt, *u = p + ip;
-  uint32_t sum;
-
-  memset (p, 0, ip + 8);
-  if (v4)
-    {
-      p[0] = 0x45;
-      p[1] = d->has_tos ? d->tos : 0;
-      put16 (p + 2, ip + ulen);
-      p[8] = d->has_ttl ? d->ttl : 64;
-      p[9] = IPPROTO_UDP;
-      memcpy (p + 12, d->src_addr.data, 4);
-      memcpy (p + 16, dst, 4);
-    }
-  else
-    {
-      unsigned tc = d->has_tos ? d->tos : 0;
-      p[0] = 0x60 | (tc >> 4);
-      p[1] = (tc & 15) << 4;
-      put16 (p + 4, ulen);
-      p[6] = IPPROTO_UDP;
-      p[7] = d->has_ttl ? d->ttl : 64;
-      memcpy (p + 8, d->src_addr.data, 16);
-      memcpy (p + 24, dst, 16);
-    }
-  put16 (u, d->src_port);
-  put16 (u + 2, dport);
-  put16 (u + 4, ulen);
-  if (d->payload.len) /* an empty bytes field may have no buffer at all */
-    memcpy (u + 8, d->payload.data, d->payload.len);
-  /* Checksum over the pseudo-header (addresses, protocol, length) and the
-   * UDP datagram: receivers drop datagrams with a wrong one. */
-  sum = sum16 (p + (v4 ? 12 : 8), v4 ? 8 : 32, IPPROTO_UDP + ulen);
-  sum = fold (sum16 (u, ulen, sum));
-  put16 (u + 6, sum ? sum : 0xffff);
-  return ip + ulen;
-}
 
 static int
 raw_open (struct raw *r, uc_error_t *err)
@@ -119,19 +52,64 @@ raw_close (struct raw *r)
     close (r->v6);
 }
 
+/* One restored socket with a saved queue. */
+struct target
+{
+  int fd;
+  unsigned long long ino;
+  long before;
+  int rcvbuf;
+  /* where its IPv4 / IPv6 datagrams go when their own destination is not
+   * local here */
+  uint8_t local4[4], local6[16];
+  size_t retargeted;    /* datagrams sent there */
+  uint8_t last_dst[16]; /* one-entry cache of the route check */
+  size_t last_len;
+  bool last_local;
+  bool skip; /* already holds its datagrams */
+};
+
+/* Where D goes: its own destination if that is an address of this network
+ * namespace (route type local: the packet cannot leave it), else the
+ * socket's own address or the loopback. Never multicast, broadcast or an
+ * address elsewhere: an imported image names addresses of another
+ * machine, and a crafted one could name any. */
 static int
-send_one (struct raw *r, const UcRxdgram *d, const UcRxsock *rs, uc_error_t *err)
+destination (struct target *t, const UcRxdgram *d, const uint8_t **dst, uc_error_t *err)
+{
+  size_t alen = d->dst_addr.len;
+
+  if (alen != t->last_len || memcmp (t->last_dst, d->dst_addr.data, alen) != 0)
+    {
+      if (uc_route_is_local (alen == 4 ? AF_INET : AF_INET6, d->dst_addr.data, &t->last_local, err) < 0)
+        return -1;
+      memcpy (t->last_dst, d->dst_addr.data, alen);
+      t->last_len = alen;
+    }
+  if (t->last_local)
+    *dst = d->dst_addr.data;
+  else
+    {
+      t->retargeted++;
+      *dst = alen == 4 ? t->local4 : t->local6;
+    }
+  return 0;
+}
+
+static int
+send_one (struct raw *r, struct target *t, const UcRxdgram *d, const UcRxsock *rs, uc_error_t *err)
 {
   bool v4 = d->src_addr.len == 4;
   struct sockaddr_storage to = { 0 };
-  const void *dst;
+  const uint8_t *dst;
   size_t len;
   ssize_t n;
 
-  if (! d->has_dst_addr)
-    return uc_make_error (err, 0, "saved datagram has no destination address");
-  dst = d->dst_addr.data; /* the address it was sent to */
-  len = build (r, d, dst, rs->local_port);
+  if (destination (t, d, &dst, err) < 0)
+    return -1;
+  len = uc_rx_packet (r->pkt, sizeof (r->pkt), d, dst, rs->local_port);
+  if (len == 0)
+    return uc_make_error (err, 0, "a %zu-byte datagram does not fit a packet", d->payload.len);
   if (v4)
     {
       ((struct sockaddr_in *) &to)->sin_family = AF_INET;
@@ -161,29 +139,62 @@ qlen_of (const struct uc_sock_rec *recs, size_t n, unsigned long long ino)
 }
 
 /* Room for the whole queue while it is put back (lo's buffers may be
- * accounted larger than the original ones); the size is set back after. */
+ * accounted larger than the original ones); the size is set back after.
+ * The image's counts are bounded by the validator; the sum is clamped. */
 static int
 grow_rcvbuf (int fd, const UcRxsock *rs, int *saved)
 {
   socklen_t l = sizeof (*saved);
-  int want;
+  uint64_t want;
+  int w;
 
   if (getsockopt (fd, SOL_SOCKET, SO_RCVBUF, saved, &l) < 0)
     return -1;
-  want = (int) (rs->bytes * 2 + (uint64_t) rs->n_dgrams * 4096 + 65536);
-  if (want <= *saved)
+  want = (uint64_t) rs->bytes * 2 + (uint64_t) rs->n_dgrams * 4096 + 65536;
+  if (want > INT_MAX / 2)
+    want = INT_MAX / 2;
+  w = (int) want;
+  if (w <= *saved)
     return 0;
-  return setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof (want));
+  return setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &w, sizeof (w));
 }
 
-/* One restored socket with a saved queue. */
-struct target
+/* The socket's own address if it is bound to one that is local here, else
+ * the loopback (127.0.0.1, ::1); for an IPv6 socket the IPv4 one serves its
+ * v4-mapped sources. */
+static int
+local_addresses (const UcRxsock *rs, struct target *t, uc_error_t *err)
 {
-  int fd;
-  unsigned long long ino;
-  long before;
-  int rcvbuf;
-};
+  static const uint8_t any[16], mapped[12] = { [10] = 0xff, [11] = 0xff };
+  static const uint8_t lo4[4] = { 127, 0, 0, 1 }, lo6[16] = { [15] = 1 };
+  const uint8_t *a = rs->local_addr.data;
+  bool local = false;
+
+  memcpy (t->local4, lo4, 4);
+  memcpy (t->local6, lo6, 16);
+  if (rs->family == AF_INET)
+    {
+      if (memcmp (a, any, 4) != 0 && uc_route_is_local (AF_INET, a, &local, err) < 0)
+        return -1;
+      if (local)
+        memcpy (t->local4, a, 4);
+    }
+  else if (memcmp (a, mapped, 12) == 0)
+    {
+      if (uc_route_is_local (AF_INET, a + 12, &local, err) < 0)
+        return -1;
+      if (local)
+        memcpy (t->local4, a + 12, 4);
+    }
+  else if (memcmp (a, any, 16) != 0)
+    {
+      if (uc_route_is_local (AF_INET6, a, &local, err) < 0)
+        return -1;
+      if (local)
+        memcpy (t->local6, a, 16);
+    }
+  return 0;
+}
 
 static int
 open_target (const struct uc_container *c, const UcRxsock *rs, struct target *t, uc_error_t *err)
@@ -195,7 +206,7 @@ open_target (const struct uc_container *c, const UcRxsock *rs, struct target *t,
   t->rcvbuf = -1;
   if (pid == 0)
     return uc_make_error (err, ESRCH, "no process with container pid %u", rs->pid);
-  t->fd = uc_proc_getfd (pid, rs->fd, err);
+  t->fd = uc_proc_getfd (c, pid, rs->fd, err);
   if (t->fd < 0)
     return -1;
   if (uc_check_identity_of (t->fd, rs->family, rs->protocol, &rs->local_addr, rs->local_port, err) < 0)
@@ -203,6 +214,8 @@ open_target (const struct uc_container *c, const UcRxsock *rs, struct target *t,
   if (fstat (t->fd, &st) < 0)
     return uc_make_error (err, errno, "fstat");
   t->ino = st.st_ino;
+  if (local_addresses (rs, t, err) < 0)
+    return -1;
   if (grow_rcvbuf (t->fd, rs, &t->rcvbuf) < 0)
     return uc_make_error (err, errno, "SO_RCVBUFFORCE");
   return 0;
@@ -237,9 +250,9 @@ int
 uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_image *img, size_t *n_dgrams,
                 uc_error_t *err)
 {
-  struct uc_sock_rec *recs = NULL;
-  struct target *t;
-  struct raw *r;
+  cleanup_free struct uc_sock_rec *recs = NULL;
+  cleanup_free struct target *t = NULL;
+  cleanup_free struct raw *r = NULL;
   cpu_set_t saved, one;
   size_t n_recs = 0, k, i;
   int ret = 0, cpu;
@@ -248,14 +261,15 @@ uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_
   *n_dgrams = 0;
   if (img->n_rxsocks == 0)
     return 0;
-  r = calloc (1, sizeof (*r));
-  t = calloc (img->n_rxsocks, sizeof (*t));
-  if (r == NULL || t == NULL)
-    {
-      free (r);
-      free (t);
-      return uc_make_error (err, ENOMEM, "receive queues");
-    }
+  /* Raw packets with other sources, in the host's own network namespace:
+   * never (a container that shares it has no namespace to keep them in). */
+  if (c->host_netns)
+    return uc_make_error (err, 0,
+                          "container pid %d shares the host's network namespace: its %zu unread datagrams are not put "
+                          "back (they would be injected into the host's network); they stay in the image",
+                          c->init, img->n_rxdgrams);
+  r = xcalloc (1, sizeof (*r));
+  t = xcalloc (img->n_rxsocks, sizeof (*t));
   r->v4 = r->v6 = -1;
   for (k = 0; k < img->n_rxsocks; k++)
     t[k].fd = -1;
@@ -270,20 +284,42 @@ uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_
     if ((ret = open_target (c, img->rxsocks[k], &t[k], err)) < 0)
       uc_error_wrap (err, "receive queue of socket %s", rs_str (img->rxsocks[k], who, sizeof (who)));
   if (ret == 0 && (ret = uc_bpf_iter_udp_sorted (b, &recs, &n_recs, err)) == 0)
-    for (k = 0; k < img->n_rxsocks; k++)
-      t[k].before = qlen_of (recs, n_recs, t[k].ino);
+    for (k = 0; ret == 0 && k < img->n_rxsocks; k++)
+      {
+        t[k].before = qlen_of (recs, n_recs, t[k].ino);
+        /* A restored socket starts empty (CRIU drops queues, its network
+         * lock holds traffic off): datagrams there mean udpcork already
+         * ran. Never added to. */
+        if (t[k].before == (long) img->rxsocks[k]->n_dgrams)
+          {
+            t[k].skip = true;
+            uc_info ("receive queue of socket %s: already holds its %ld unread datagrams (an earlier run): left "
+                     "alone",
+                     rs_str (img->rxsocks[k], who, sizeof (who)), t[k].before);
+          }
+        else if (t[k].before != 0)
+          ret = uc_make_error (err, 0,
+                               "receive queue of socket %s: it already holds %ld unread datagrams, not the %u saved: "
+                               "not put back (nothing is ever added to a queue that is not empty)",
+                               rs_str (img->rxsocks[k], who, sizeof (who)), t[k].before, img->rxsocks[k]->n_dgrams);
+      }
   free (recs);
   recs = NULL;
   for (i = 0; ret == 0 && i < img->n_rxdgrams; i++)
-    if ((ret = send_one (r, img->rxdgrams[i], img->rxsocks[img->rxdgrams[i]->sock], err)) < 0)
-      uc_error_wrap (err, "receive queue of socket %s",
-                     rs_str (img->rxsocks[img->rxdgrams[i]->sock], who, sizeof (who)));
+    {
+      uint32_t s = img->rxdgrams[i]->sock;
+      if (t[s].skip)
+        continue;
+      if ((ret = send_one (r, &t[s], img->rxdgrams[i], img->rxsocks[s], err)) < 0)
+        uc_error_wrap (err, "receive queue of socket %s", rs_str (img->rxsocks[s], who, sizeof (who)));
+    }
   if (ret == 0)
     ret = uc_bpf_iter_udp_sorted (b, &recs, &n_recs, err);
   for (k = 0; ret == 0 && k < img->n_rxsocks; k++)
     {
       const UcRxsock *rs = img->rxsocks[k];
-      long got = qlen_of (recs, n_recs, t[k].ino) - t[k].before;
+      long got = qlen_of (recs, n_recs, t[k].ino) - (t[k].skip ? 0 : t[k].before);
+      char a4[UC_ADDRSTRLEN], a6[UC_ADDRSTRLEN];
 
       rs_str (rs, who, sizeof (who));
       if (t[k].before < 0 || got != (long) rs->n_dgrams)
@@ -295,16 +331,20 @@ uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_
       else
         {
           *n_dgrams += rs->n_dgrams;
+          if (t[k].retargeted)
+            uc_warn ("socket %s: %zu unread datagrams were sent to an address that is not local here (multicast, "
+                     "broadcast, or an address the restored network namespace does not have): put back to %s%s%s "
+                     "instead (IP_PKTINFO shows it)",
+                     who, t[k].retargeted, uc_addr_str (AF_INET, t[k].local4, rs->local_port, a4, sizeof (a4)),
+                     rs->family == AF_INET6 ? " or " : "",
+                     rs->family == AF_INET6 ? uc_addr_str (AF_INET6, t[k].local6, rs->local_port, a6, sizeof (a6)) : "");
           uc_info ("socket %s: %u unread datagrams put back, %llu bytes", who, rs->n_dgrams,
                    (unsigned long long) rs->bytes);
         }
     }
   for (k = 0; k < img->n_rxsocks; k++)
     close_target (&t[k], img->rxsocks[k], ret == 0);
-  free (recs);
-  free (t);
   raw_close (r);
   sched_setaffinity (0, sizeof (saved), &saved);
-  free (r);
   return ret;
 }

@@ -8,74 +8,210 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "fault.h"
 #include "image.h"
 #include "log.h"
-
-/* Largest IPv6 datagram the re-injection can rebuild (raw socket with its
- * own header). */
-#define UC_RX_MAX_V6 65488
+#include "packet.h"
+#include "xalloc.h"
+#include <stdio.h>
+#include <sys/stat.h>
 
 struct opt
 {
-  int level, name, saved;
+  int level, name;
 };
 
 /* The receive options udpcork turns on while it peeks: PKTINFO gives the
  * destination address, TTL/TOS the header fields of each datagram. */
-static const struct opt rx_opts_v4[] = {
-  { IPPROTO_IP, IP_PKTINFO, 0 }, { IPPROTO_IP, IP_RECVTTL, 0 }, { IPPROTO_IP, IP_RECVTOS, 0 }
-};
+static const struct opt rx_opts_v4[] = { { IPPROTO_IP, IP_PKTINFO }, { IPPROTO_IP, IP_RECVTTL }, { IPPROTO_IP, IP_RECVTOS } };
 static const struct opt rx_opts_v6[] = {
-  { IPPROTO_IP, IP_PKTINFO, 0 },         { IPPROTO_IP, IP_RECVTTL, 0 },        { IPPROTO_IP, IP_RECVTOS, 0 },
-  { IPPROTO_IPV6, IPV6_RECVPKTINFO, 0 }, { IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 0 }, { IPPROTO_IPV6, IPV6_RECVTCLASS, 0 },
+  { IPPROTO_IP, IP_PKTINFO },         { IPPROTO_IP, IP_RECVTTL },        { IPPROTO_IP, IP_RECVTOS },
+  { IPPROTO_IPV6, IPV6_RECVPKTINFO }, { IPPROTO_IPV6, IPV6_RECVHOPLIMIT }, { IPPROTO_IPV6, IPV6_RECVTCLASS },
 };
+#define N_OPTS 6
 
+static const struct opt *
+opts_of (int family, size_t *n)
+{
+  *n = family == AF_INET6 ? 6 : 3;
+  return family == AF_INET6 ? rx_opts_v6 : rx_opts_v4;
+}
+
+/* One socket whose queue is peeked: what the application had. */
 struct peek
 {
-  int fd, family, peek_off;
-  struct opt opts[6];
-  size_t n_opts;
+  int fd, family;
+  pid_t pid;
+  int appfd;
+  unsigned long long ino;
+  int peek_off;
+  int saved[N_OPTS];
+  bool changed; /* something was set: peek_end puts it all back */
 };
+
+/* The application's settings, read before anything is changed. */
+static int
+peek_read (struct peek *p, uc_error_t *err)
+{
+  size_t n;
+  const struct opt *o = opts_of (p->family, &n);
+  socklen_t l = sizeof (p->peek_off);
+
+  if (getsockopt (p->fd, SOL_SOCKET, SO_PEEK_OFF, &p->peek_off, &l) < 0)
+    return uc_make_error (err, errno, "getsockopt SO_PEEK_OFF");
+  for (size_t i = 0; i < n; i++)
+    {
+      l = sizeof (int);
+      if (getsockopt (p->fd, o[i].level, o[i].name, &p->saved[i], &l) < 0)
+        return uc_make_error (err, errno, "getsockopt %d/%d", o[i].level, o[i].name);
+      p->saved[i] = p->saved[i] != 0;
+    }
+  return 0;
+}
 
 static int
 peek_begin (struct peek *p, uc_error_t *err)
 {
-  const struct opt *o = p->family == AF_INET6 ? rx_opts_v6 : rx_opts_v4;
+  size_t n;
+  const struct opt *o = opts_of (p->family, &n);
   int zero = 0, one = 1;
-  socklen_t l = sizeof (p->peek_off);
 
-  p->n_opts = p->family == AF_INET6 ? 6 : 3;
-  if (getsockopt (p->fd, SOL_SOCKET, SO_PEEK_OFF, &p->peek_off, &l) < 0)
-    return uc_make_error (err, errno, "getsockopt SO_PEEK_OFF");
-  for (size_t i = 0; i < p->n_opts; i++)
-    {
-      p->opts[i] = o[i];
-      l = sizeof (int);
-      if (getsockopt (p->fd, o[i].level, o[i].name, &p->opts[i].saved, &l) < 0)
-        return uc_make_error (err, errno, "getsockopt %d/%d", o[i].level, o[i].name);
-    }
+  p->changed = true;
   if (setsockopt (p->fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof (zero)) < 0)
     return uc_make_error (err, errno, "setsockopt SO_PEEK_OFF=0");
-  for (size_t i = 0; i < p->n_opts; i++)
+  for (size_t i = 0; i < n; i++)
     if (setsockopt (p->fd, o[i].level, o[i].name, &one, sizeof (one)) < 0)
       return uc_make_error (err, errno, "setsockopt %d/%d", o[i].level, o[i].name);
   return 0;
 }
 
-/* Put every option back as the application had it. */
+/* Put every option back as the application had it (FD: ours, or the
+ * socket found again after a killed run). */
+static void
+restore_opts (int fd, int family, int peek_off, const int *saved, const char *who)
+{
+  size_t n;
+  const struct opt *o = opts_of (family, &n);
+
+  if (setsockopt (fd, SOL_SOCKET, SO_PEEK_OFF, &peek_off, sizeof (peek_off)) < 0)
+    uc_warn ("socket %s: cannot put SO_PEEK_OFF back to %d: %s", who, peek_off, strerror (errno));
+  for (size_t i = 0; i < n; i++)
+    if (setsockopt (fd, o[i].level, o[i].name, &saved[i], sizeof (int)) < 0)
+      uc_warn ("socket %s: cannot put receive option %d/%d back: %s", who, o[i].level, o[i].name, strerror (errno));
+}
+
 static void
 peek_end (struct peek *p, const char *who)
 {
-  if (setsockopt (p->fd, SOL_SOCKET, SO_PEEK_OFF, &p->peek_off, sizeof (p->peek_off)) < 0)
-    uc_warn ("socket %s: cannot put SO_PEEK_OFF back to %d: %s", who, p->peek_off, strerror (errno));
-  for (size_t i = 0; i < p->n_opts; i++)
-    if (setsockopt (p->fd, p->opts[i].level, p->opts[i].name, &p->opts[i].saved, sizeof (int)) < 0)
-      uc_warn ("socket %s: cannot put receive option %d/%d back: %s", who, p->opts[i].level, p->opts[i].name,
-               strerror (errno));
+  if (p->changed)
+    restore_opts (p->fd, p->family, p->peek_off, p->saved, who);
+  p->changed = false;
+}
+
+/* The peek journal, udpcork.peek: the application's settings of every
+ * socket about to be peeked, written before any is changed, removed once
+ * all are back. A udpcork-prestop killed while peeking leaves it; the
+ * next give-back (network-unlock, udpcork recover) puts them back. */
+#define UC_PEEK_NAME "udpcork.peek"
+#define UC_PEEK_MAGIC "udpcork-peek 1"
+
+static int
+journal_write (int dirfd, const struct peek *p, size_t n, uc_error_t *err)
+{
+  cleanup_close int fd = -1;
+  FILE *f;
+
+  fd = uc_create_excl (dirfd, UC_PEEK_NAME ".tmp", err);
+  if (fd < 0)
+    return -1;
+  f = fdopen (fd, "w");
+  if (f == NULL)
+    abort ();
+  fd = -1;
+  fprintf (f, "%s\n", UC_PEEK_MAGIC);
+  for (size_t i = 0; i < n; i++)
+    {
+      fprintf (f, "%d %d %llu %d %d", p[i].pid, p[i].appfd, p[i].ino, p[i].family, p[i].peek_off);
+      for (size_t k = 0; k < (p[i].family == AF_INET6 ? 6u : 3u); k++)
+        fprintf (f, " %d", p[i].saved[k]);
+      fputc ('\n', f);
+    }
+  if (fflush (f) != 0 || ferror (f) || fclose (f) != 0)
+    {
+      unlinkat (dirfd, UC_PEEK_NAME ".tmp", 0);
+      return uc_make_error (err, errno, "write %s", UC_PEEK_NAME);
+    }
+  if (renameat (dirfd, UC_PEEK_NAME ".tmp", dirfd, UC_PEEK_NAME) < 0)
+    return uc_make_error (err, errno, "rename %s", UC_PEEK_NAME);
+  return 0;
+}
+
+int
+uc_rx_peek_undo (const struct uc_container *c, int dirfd, uc_error_t *err)
+{
+  const void *data;
+  size_t len;
+  cleanup_free char *text = NULL;
+  char *save = NULL, *line;
+  int n = 0;
+
+  if (uc_file_map (dirfd, UC_PEEK_NAME, 1 << 20, &data, &len, err) < 0)
+    {
+      if ((*err)->status == ENOENT)
+        {
+          uc_error_release (err);
+          return 0;
+        }
+      return uc_error_wrap (err, "read %s", UC_PEEK_NAME);
+    }
+  text = xmalloc (len + 1);
+  memcpy (text, data, len);
+  text[len] = '\0';
+  uc_file_unmap (data, len);
+  line = strtok_r (text, "\n", &save);
+  if (line == NULL || strcmp (line, UC_PEEK_MAGIC) != 0)
+    return uc_make_error (err, 0, "%s: not a peek journal", UC_PEEK_NAME);
+  while ((line = strtok_r (NULL, "\n", &save)))
+    {
+      int pid, fd, family, peek_off, v[N_OPTS], used = 0, k;
+      unsigned long long ino;
+      char who[96];
+      struct stat st;
+      cleanup_close int s = -1;
+      uc_error_t e = NULL;
+
+      if (sscanf (line, "%d %d %llu %d %d %d %d %d%n", &pid, &fd, &ino, &family, &peek_off, &v[0], &v[1], &v[2], &used) != 8
+          || (family != AF_INET && family != AF_INET6) || peek_off < -1)
+        return uc_make_error (err, 0, "%s: malformed line", UC_PEEK_NAME);
+      if (family == AF_INET6
+          && (sscanf (line + used, " %d %d %d%n", &v[3], &v[4], &v[5], &k) != 3 || (used += k, 0)))
+        return uc_make_error (err, 0, "%s: malformed line", UC_PEEK_NAME);
+      if (line[used] != '\0')
+        return uc_make_error (err, 0, "%s: malformed line", UC_PEEK_NAME);
+      for (k = 0; k < (family == AF_INET6 ? 6 : 3); k++)
+        v[k] = v[k] != 0;
+      snprintf (who, sizeof (who), "pid %d fd %d", pid, fd);
+      s = uc_proc_getfd (c, pid, fd, &e);
+      if (s < 0 || fstat (s, &st) < 0 || (unsigned long long) st.st_ino != ino)
+        {
+          uc_warn ("socket %s: not the one udpcork peeked at any more (%s): its receive options are left as they are",
+                   who, e ? e->msg : "another inode");
+          uc_error_release (&e);
+          continue;
+        }
+      restore_opts (s, family, peek_off, v, who);
+      n++;
+    }
+  if (unlinkat (dirfd, UC_PEEK_NAME, 0) < 0)
+    return uc_make_error (err, errno, "remove %s", UC_PEEK_NAME);
+  uc_info ("receive options of %d sockets put back as the application had them (udpcork-prestop was killed while "
+           "peeking)",
+           n);
+  return 0;
 }
 
 /* One datagram's metadata from the peek's name and control messages. */
-static int
+static void
 fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
 {
   bool mapped = false;
@@ -84,16 +220,14 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
     {
       const struct sockaddr_in *s = (const struct sockaddr_in *) from;
       r->src_port = ntohs (s->sin_port);
-      if (uc_img_bytes (&r->src_addr, &s->sin_addr, 4) < 0)
-        return -1;
+      uc_img_bytes (&r->src_addr, &s->sin_addr, 4);
     }
   else
     {
       const struct sockaddr_in6 *s = (const struct sockaddr_in6 *) from;
       mapped = IN6_IS_ADDR_V4MAPPED (&s->sin6_addr);
       r->src_port = ntohs (s->sin6_port);
-      if (uc_img_bytes (&r->src_addr, mapped ? &s->sin6_addr.s6_addr[12] : s->sin6_addr.s6_addr, mapped ? 4 : 16) < 0)
-        return -1;
+      uc_img_bytes (&r->src_addr, mapped ? &s->sin6_addr.s6_addr[12] : s->sin6_addr.s6_addr, mapped ? 4 : 16);
     }
   for (struct cmsghdr *c = CMSG_FIRSTHDR (m); c; c = CMSG_NXTHDR (m, c))
     {
@@ -103,14 +237,12 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
       if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && r->src_addr.len == 4)
         {
           r->has_dst_addr = 1;
-          if (uc_img_bytes (&r->dst_addr, &((const struct in_pktinfo *) v)->ipi_addr, 4) < 0)
-            return -1;
+          uc_img_bytes (&r->dst_addr, &((const struct in_pktinfo *) v)->ipi_addr, 4);
         }
       else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO && r->src_addr.len == 16)
         {
           r->has_dst_addr = 1;
-          if (uc_img_bytes (&r->dst_addr, &((const struct in6_pktinfo *) v)->ipi6_addr, 16) < 0)
-            return -1;
+          uc_img_bytes (&r->dst_addr, &((const struct in6_pktinfo *) v)->ipi6_addr, 16);
         }
       else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)
         {
@@ -132,13 +264,13 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
             r->has_tos = 1, r->tos = iv;
         }
     }
-  return 0;
 }
 
-/* Peek every datagram of one socket; APPEND each to IMG. */
+/* Peek every datagram of one socket; append each to IMG (*CAP: room in
+ * img->rxdgrams). */
 static int
-peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_image *img, UcRxsock *rs,
-          const char *who, uc_error_t *err)
+peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_image *img, size_t *cap,
+          UcRxsock *rs, const char *who, uc_error_t *err)
 {
   static unsigned char buf[65536];
   union
@@ -155,7 +287,7 @@ peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_i
       struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof (from), .msg_iov = &iov, .msg_iovlen = 1,
                           .msg_control = cbuf.b, .msg_controllen = sizeof (cbuf.b) };
       ssize_t r = recvmsg (p->fd, &m, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
-      UcRxdgram *d, **nv;
+      UcRxdgram *d;
 
       if (r < 0 && errno == EINTR)
         continue;
@@ -177,21 +309,13 @@ peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_i
           && ! IN6_IS_ADDR_V4MAPPED (&((struct sockaddr_in6 *) &from)->sin6_addr) && r > UC_RX_MAX_V6)
         return uc_make_error (err, 0, "IPv6 datagram of %zd bytes: more than the %d udpcork can put back", r,
                               UC_RX_MAX_V6);
-      d = calloc (1, sizeof (*d));
-      nv = realloc (img->rxdgrams, (img->n_rxdgrams + 1) * sizeof (*nv));
-      if (d == NULL || nv == NULL)
-        {
-          free (d);
-          if (nv)
-            img->rxdgrams = nv;
-          return uc_make_error (err, ENOMEM, "receive queue");
-        }
-      img->rxdgrams = nv;
+      d = xcalloc (1, sizeof (*d));
       uc_rxdgram__init (d);
+      xgrow (&img->rxdgrams, cap, img->n_rxdgrams + 1, sizeof (*img->rxdgrams));
       img->rxdgrams[img->n_rxdgrams++] = d;
       d->sock = index;
-      if (uc_img_bytes (&d->payload, buf, r) < 0 || fill_meta (d, &from, &m) < 0)
-        return uc_make_error (err, ENOMEM, "receive queue");
+      uc_img_bytes (&d->payload, buf, r);
+      fill_meta (d, &from, &m);
       rs->n_dgrams++;
       rs->bytes += r;
     }
@@ -205,10 +329,8 @@ peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_i
 static UcRxsock *
 rxsock_new (const struct uc_target *t, int peek_off)
 {
-  UcRxsock *rs = calloc (1, sizeof (*rs));
+  UcRxsock *rs = xcalloc (1, sizeof (*rs));
 
-  if (rs == NULL)
-    return NULL;
   uc_rxsock__init (rs);
   rs->pid = t->nspid;
   rs->fd = t->fd;
@@ -218,49 +340,65 @@ rxsock_new (const struct uc_target *t, int peek_off)
   rs->has_ino = rs->has_peek_off = rs->has_bytes = 1;
   rs->ino = t->rec.ino;
   rs->peek_off = peek_off;
-  if (uc_img_bytes (&rs->local_addr, t->rec.laddr, t->rec.family == AF_INET6 ? 16 : 4) < 0)
-    {
-      free (rs);
-      return NULL;
-    }
+  uc_img_bytes (&rs->local_addr, t->rec.laddr, t->rec.family == AF_INET6 ? 16 : 4);
   return rs;
 }
 
 int
-uc_rx_save (struct uc_target *t, size_t n, struct uc_image *img, uc_error_t *err)
+uc_rx_save (const struct uc_container *c, int dirfd, struct uc_target *t, size_t n, struct uc_image *img,
+             uc_error_t *err)
 {
-  for (size_t i = 0; i < n; i++)
+  cleanup_free struct peek *p = xcalloc (n, sizeof (*p));
+  size_t np = 0, i, k, cap_socks = 0, cap_dgrams = 0;
+  int ret = 0;
+  char who[160];
+
+  /* Everything the application had, read (and journaled) before the first
+   * change. */
+  for (i = 0; ret == 0 && i < n; i++)
     {
-      struct peek p = { .fd = -1, .family = t[i].rec.family };
-      UcRxsock *rs, **nv;
-      char who[160];
-      int ret;
+      if (! uc_sock_has_rx (&t[i].rec))
+        continue;
+      p[np] = (struct peek) { .fd = -1, .family = t[i].rec.family, .pid = t[i].pid, .appfd = t[i].fd,
+                              .ino = t[i].rec.ino };
+      uc_target_str (&t[i], who, sizeof (who));
+      p[np].fd = uc_proc_getfd (c, t[i].pid, t[i].fd, err);
+      if (p[np].fd < 0 || peek_read (&p[np], err) < 0)
+        ret = uc_error_wrap (err, "receive queue of socket %s (nothing was changed)", who);
+      np++;
+    }
+  if (ret == 0 && np > 0)
+    ret = journal_write (dirfd, p, np, err);
+  for (i = k = 0; ret == 0 && i < n; i++)
+    {
+      UcRxsock *rs;
 
       if (! uc_sock_has_rx (&t[i].rec))
         continue;
       uc_target_str (&t[i], who, sizeof (who));
-      p.fd = uc_proc_getfd (t[i].pid, t[i].fd, err);
-      if (p.fd < 0)
-        return uc_error_wrap (err, "socket %s", who);
-      ret = peek_begin (&p, err);
-      rs = ret == 0 ? rxsock_new (&t[i], p.peek_off) : NULL;
-      nv = rs ? realloc (img->rxsocks, (img->n_rxsocks + 1) * sizeof (*nv)) : NULL;
-      if (ret == 0 && nv == NULL)
-        {
-          free (rs);
-          ret = uc_make_error (err, ENOMEM, "receive queue");
-        }
+      rs = rxsock_new (&t[i], p[k].peek_off);
+      xgrow (&img->rxsocks, &cap_socks, img->n_rxsocks + 1, sizeof (*img->rxsocks));
+      img->rxsocks[img->n_rxsocks++] = rs;
+      ret = peek_begin (&p[k], err);
+      uc_fault ("peeking");
       if (ret == 0)
-        {
-          img->rxsocks = nv;
-          img->rxsocks[img->n_rxsocks++] = rs;
-          ret = peek_all (&p, img->n_rxsocks - 1, &t[i], img, rs, who, err);
-        }
-      peek_end (&p, who);
-      close (p.fd);
+        ret = peek_all (&p[k], img->n_rxsocks - 1, &t[i], img, &cap_dgrams, rs, who, err);
+      peek_end (&p[k], who);
       if (ret < 0)
-        return uc_error_wrap (err, "receive queue of socket %s (nothing was consumed)", who);
-      uc_info ("socket %s: saved %u unread datagrams, %llu bytes", who, rs->n_dgrams, (unsigned long long) rs->bytes);
+        uc_error_wrap (err, "receive queue of socket %s (nothing was consumed)", who);
+      else
+        uc_info ("socket %s: saved %u unread datagrams, %llu bytes", who, rs->n_dgrams, (unsigned long long) rs->bytes);
+      k++;
     }
-  return 0;
+  for (i = 0; i < np; i++)
+    {
+      peek_end (&p[i], "?");
+      if (p[i].fd >= 0)
+        close (p[i].fd);
+    }
+  if (np > 0 && ret == 0 && unlinkat (dirfd, UC_PEEK_NAME, 0) < 0)
+    ret = uc_make_error (err, errno, "remove %s", UC_PEEK_NAME);
+  else if (np > 0 && ret < 0)
+    unlinkat (dirfd, UC_PEEK_NAME, 0); /* every option is back (peek_end) */
+  return ret;
 }

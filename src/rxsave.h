@@ -11,7 +11,14 @@
 
 /* Save the receive queue of every target of T with unread datagrams into
  * IMG's rxsocks/rxdgrams. Nothing is consumed; the socket options touched
- * (SO_PEEK_OFF, receive cmsg options) are put back as they were. */
-int uc_rx_save (struct uc_target *t, size_t n, struct uc_image *img, uc_error_t *err);
+ * (SO_PEEK_OFF, receive cmsg options) are put back as they were, and are
+ * written to the peek journal in DIRFD first, so that a killed run's
+ * changes can be undone (uc_rx_peek_undo). */
+int uc_rx_save (const struct uc_container *c, int dirfd, struct uc_target *t, size_t n, struct uc_image *img,
+                uc_error_t *err);
+
+/* Undo what a udpcork-prestop killed while peeking left on the sockets of
+ * C (from the peek journal in DIRFD, if there is one). */
+int uc_rx_peek_undo (const struct uc_container *c, int dirfd, uc_error_t *err);
 
 #endif

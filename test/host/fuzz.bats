@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Fuzzing (libFuzzer + ASan + UBSan) of the two readers of untrusted input,
+# Fuzzing (libFuzzer + ASan + UBSan) of the readers of untrusted input and
+# of the consumers behind them,
 # and the unit tests under ASan + UBSan.  Runs on the HOST (Debian 12,
 # clang 14 + libclang-rt-14-dev, from deps/packages).
 # UDPCORK_FUZZ_SECONDS (default 30) is the time per fuzz target.
@@ -28,8 +29,20 @@ fuzz_one() {
 	fuzz_one state
 }
 
-@test "fuzz: image reader, ${UDPCORK_FUZZ_SECONDS:-30} s, no crash" {
+@test "fuzz: image reader, validation and consumers (control messages, raw packets, printing), ${UDPCORK_FUZZ_SECONDS:-30} s, no crash" {
 	fuzz_one image
+}
+
+@test "fuzz: capture-log reader and consumers, ${UDPCORK_FUZZ_SECONDS:-30} s, no crash" {
+	fuzz_one log
+}
+
+@test "fuzz: checkpoint-archive reader (libarchive: tar, gzip, zstd, xz), ${UDPCORK_FUZZ_SECONDS:-30} s, no crash" {
+	fuzz_one archive
+}
+
+@test "fuzz: capture decoder, validation, control messages, ${UDPCORK_FUZZ_SECONDS:-30} s, no crash" {
+	fuzz_one capture
 }
 
 @test "unit tests pass under ASan+UBSan" {

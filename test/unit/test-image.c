@@ -4,6 +4,7 @@
  *   unit-image                    run the checks (TAP output)
  *   unit-image --write-sample DIR write DIR/udpcork.img with sample datagrams */
 #include "image.h"
+#include "show.h"
 #include "sha256.h"
 #include "util.h"
 #include "tap.h"
@@ -78,8 +79,9 @@ init_sample (void)
   sample[1].payload.len = 0; /* a corked empty datagram */
   sample[2].payload.data = big;
   sample[2].payload.len = BIG_PAYLOAD;
-  sample[3].payload.data = (uint8_t *) hello;
-  sample[3].payload.len = 1;
+  /* UDP_CORK set on an empty socket: nothing pending, no destination */
+  sample[3].payload.len = 0;
+  sample[3].pending_family = 0;
   sample[3].has_dst_addr = sample[3].has_dst_port = false;
   sample_head.container_id = (char *) "c0ffee";
   sample_head.tool_version = (char *) UDPCORK_VERSION;
@@ -88,9 +90,16 @@ init_sample (void)
 }
 
 static int
+write_dgrams (int dirfd, const char *name, UcDgram **d, size_t n, uc_error_t *err)
+{
+  struct uc_image img = { .head = &sample_head, .dgrams = d, .n_dgrams = n };
+  return uc_image_write (dirfd, name, &img, err);
+}
+
+static int
 write_sample (int dirfd, const char *name, size_t n, uc_error_t *err)
 {
-  return uc_image_write (dirfd, name, &sample_head, sample_ptrs, n, err);
+  return write_dgrams (dirfd, name, sample_ptrs, n, err);
 }
 
 /* ------------------------------------------------------------- file tools */
@@ -291,14 +300,14 @@ test_round_trip (void)
   uc_image_free (&img);
   CHECK (img.head == NULL && img.n_dgrams == 0, "uc_image_free zeroes");
 
-  ret = uc_image_write (dirfd, "empty.img", &sample_head, NULL, 0, &err);
+  ret = write_dgrams (dirfd, "empty.img", NULL, 0, &err);
   tap_check_ok (ret, &err, "write 0 dgrams");
   ret = uc_image_read (dirfd, "empty.img", &img, &err);
   tap_check_ok (ret, &err, "read 0 dgrams");
   CHECK (img.n_dgrams == 0 && img.head && img.head->n_dgrams == 0, "empty image has no dgrams");
   uc_image_free (&img);
 
-  ret = uc_image_write (AT_FDCWD, "/nonexistent-dir/x.img", &sample_head, NULL, 0, &err);
+  ret = write_dgrams (AT_FDCWD, "/nonexistent-dir/x.img", NULL, 0, &err);
   tap_check_error (ret, &err, "/nonexistent-dir/x.img.tmp", "write into a missing dir names the file");
 }
 
@@ -315,12 +324,27 @@ test_write_failure (void)
   tap_check_error (ret, &err, "adir", "write over a directory fails");
   CHECK (faccessat (dirfd, "adir.tmp", F_OK, 0) < 0, "failed write leaves no tmp file");
 
-  /* The tmp name being a symlink is not followed. */
+  /* Something planted under the tmp name (a symlink, a FIFO, a hard link
+   * to another file) is removed, never followed, opened or truncated. */
   symlinkat ("/tmp/udpcork-should-not-exist", dirfd, "link.img.tmp");
   ret = write_sample (dirfd, "link.img", 1, &err);
-  tap_check_error (ret, &err, "link.img.tmp", "tmp path that is a symlink is refused");
+  tap_check_ok (ret, &err, "write over a symlink planted at the tmp name");
   CHECK (access ("/tmp/udpcork-should-not-exist", F_OK) < 0, "symlink target not created");
-  unlinkat (dirfd, "link.img.tmp", 0);
+  mkfifoat (dirfd, "fifo2.img.tmp", 0600);
+  ret = write_sample (dirfd, "fifo2.img", 1, &err);
+  tap_check_ok (ret, &err, "write over a FIFO planted at the tmp name (does not block)");
+  put_file ("victim", "precious", 8);
+  linkat (dirfd, "victim", dirfd, "hard.img.tmp", 0);
+  ret = write_sample (dirfd, "hard.img", 1, &err);
+  tap_check_ok (ret, &err, "write over a hard link planted at the tmp name");
+  {
+    char buf[16] = "";
+    int fd = openat (dirfd, "victim", O_RDONLY);
+    ssize_t n = fd >= 0 ? read (fd, buf, sizeof (buf)) : -1;
+    if (fd >= 0)
+      close (fd);
+    CHECK (n == 8 && memcmp (buf, "precious", 8) == 0, "the hard link's other name is not truncated");
+  }
 }
 
 static void

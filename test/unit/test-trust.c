@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Unit tests of the trust boundary: the validator (src/validate.c), the
+ * packet codec (src/packet.c), the control-message builder (src/cmsg.c)
+ * and the archive reader (src/archive_image.c). Each hostile field gets a
+ * one-line error naming it; the builders stay in bounds whatever they are
+ * given; attributes that need privilege are left out. */
+#include "archive_image.h"
+#include "caps.h"
+#include "cmsg.h"
+#include "criuimg.h"
+#include "image.h"
+#include "packet.h"
+#include "validate.h"
+#include "xalloc.h"
+#include "tap.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+
+static uint8_t lo4[4] = { 127, 0, 0, 1 }, any4[4], dst4[4] = { 10, 0, 0, 2 }, lo6[16] = { [15] = 1 };
+static uint8_t payload[70000];
+
+static void
+bytes (ProtobufCBinaryData *b, const void *p, size_t n)
+{
+  b->data = (uint8_t *) p;
+  b->len = n;
+}
+
+/* A valid pending IPv4 datagram (UDP_CORK, 100 bytes to 10.0.0.2:9000). */
+static void
+good_dgram (UcDgram *d)
+{
+  uc_dgram__init (d);
+  d->pid = 1;
+  d->fd = 5;
+  d->family = AF_INET;
+  d->protocol = IPPROTO_UDP;
+  bytes (&d->local_addr, any4, 4);
+  d->local_port = 9001;
+  d->mode = UC_CORK_MODE__UC_CORK_SOCKOPT;
+  d->pending_family = AF_INET;
+  d->has_dst_addr = d->has_dst_port = d->has_src_addr = 1;
+  bytes (&d->dst_addr, dst4, 4);
+  d->dst_port = 9000;
+  bytes (&d->src_addr, lo4, 4);
+  d->has_ttl = d->has_tos = 1;
+  d->ttl = 64;
+  d->tos = 0;
+  bytes (&d->payload, payload, 100);
+}
+
+static void
+dgram_refused (UcDgram *d, const char *want, const char *desc)
+{
+  uc_error_t err = NULL;
+  tap_check_error (uc_validate_dgram (d, "entry 1 (dgram 1)", &err), &err, want, desc);
+}
+
+static void
+test_validate_dgram (void)
+{
+  static const uint8_t cipso[8] = { 134, 8, 0, 0, 0, 1, 0, 0 }, rr[8] = { 7, 7, 4, 0, 0, 0, 0, 1 };
+  static uint8_t big_opt[3000];
+  uc_error_t err = NULL;
+  UcDgram d;
+
+  good_dgram (&d);
+  tap_check_ok (uc_validate_dgram (&d, "entry 1", &err), &err, "a good datagram passes");
+
+  good_dgram (&d);
+  d.has_ip_options = 1;
+  bytes (&d.ip_options, big_opt, sizeof (big_opt));
+  dgram_refused (&d, "ip_options has 3000 bytes (the kernel allows 40)", "3000-byte IPv4 options (finding 1)");
+  bytes (&d.ip_options, rr, sizeof (rr));
+  tap_check_ok (uc_validate_dgram (&d, "entry 1", &err), &err, "a well-formed record-route option passes");
+  bytes (&d.ip_options, cipso, sizeof (cipso));
+  tap_check_ok (uc_validate_dgram (&d, "entry 1", &err), &err, "a well-formed CIPSO option passes (the builder drops it)");
+  {
+    static const uint8_t bad[4] = { 7, 40, 4, 0 };
+    bytes (&d.ip_options, bad, sizeof (bad));
+    dgram_refused (&d, "ip_options: option length out of bounds", "an option longer than the options");
+  }
+  good_dgram (&d);
+  d.pending_family = AF_INET6;
+  dgram_refused (&d, "IPv6 datagram pending on an IPv4 socket", "IPv6 pending on IPv4");
+  good_dgram (&d);
+  bytes (&d.payload, payload, 65508);
+  dgram_refused (&d, "payload of 65508 bytes is larger than a UDP/IPv4 datagram can be (65507)", "IPv4 payload bound");
+  good_dgram (&d);
+  d.has_ip_options = 1;
+  bytes (&d.ip_options, rr, sizeof (rr));
+  bytes (&d.payload, payload, 65507);
+  dgram_refused (&d, "(65499)", "IPv4 payload bound counts the options");
+  good_dgram (&d);
+  d.dst_port = 0;
+  dgram_refused (&d, "destination port 0 out of range", "destination port 0");
+  good_dgram (&d);
+  d.local_port = 70000;
+  dgram_refused (&d, "local port 70000 out of range", "local port");
+  good_dgram (&d);
+  d.pid = 0;
+  dgram_refused (&d, "pid 0 out of range", "pid 0");
+  good_dgram (&d);
+  d.protocol = 136;
+  dgram_refused (&d, "protocol 136 is not UDP", "UDP-Lite");
+  good_dgram (&d);
+  d.mode = 7;
+  dgram_refused (&d, "cork mode 7", "unknown cork mode");
+  good_dgram (&d);
+  d.mode = UC_CORK_MODE__UC_CORK_MSG_MORE;
+  d.pending_family = 0;
+  dgram_refused (&d, "nothing pending but a MSG_MORE datagram", "MSG_MORE with nothing pending");
+  good_dgram (&d);
+  bytes (&d.dst_addr, lo6, 16);
+  dgram_refused (&d, "destination address missing or of the wrong size", "IPv6 destination of an IPv4 datagram");
+  good_dgram (&d);
+  d.ttl = 0;
+  dgram_refused (&d, "ttl 0 out of range", "IPv4 TTL 0");
+  good_dgram (&d);
+  d.tos = 300;
+  dgram_refused (&d, "tos 300 out of range", "TOS > 255");
+  good_dgram (&d);
+  d.has_gso_size = 1;
+  d.gso_size = 70000;
+  dgram_refused (&d, "gso_size 70000 out of range", "GSO size");
+  good_dgram (&d);
+  d.has_flowlabel = 1;
+  d.flowlabel = 0x100000;
+  dgram_refused (&d, "flow label 0x100000 has more than 20 bits", "flow label");
+  good_dgram (&d);
+  d.has_oif = 1;
+  d.oif = 0x80000000u;
+  dgram_refused (&d, "oif 2147483648 out of range", "oif");
+}
+
+static void
+test_validate_image (void)
+{
+  UcHead head = UC_HEAD__INIT;
+  UcDgram d1, d2, *dg[2] = { &d1, &d2 };
+  UcRxsock rs = UC_RXSOCK__INIT, *rsv[1] = { &rs };
+  UcRxdgram r = UC_RXDGRAM__INIT, *rv[1] = { &r };
+  struct uc_image img = { .head = &head, .dgrams = dg, .n_dgrams = 2, .rxsocks = rsv, .rxdgrams = rv };
+  uc_error_t err = NULL;
+
+  good_dgram (&d1);
+  good_dgram (&d2);
+  tap_check_error (uc_validate_image (&img, false, &err), &err, "two dgram entries for the socket of pid 1 fd 5",
+                   "the same socket twice (a second copy would be appended)");
+  d2.fd = 6;
+  tap_check_ok (uc_validate_image (&img, false, &err), &err, "two sockets pass");
+
+  img.n_rxsocks = img.n_rxdgrams = 1;
+  rs.pid = 1;
+  rs.fd = 7;
+  rs.family = AF_INET;
+  rs.protocol = IPPROTO_UDP;
+  bytes (&rs.local_addr, any4, 4);
+  rs.local_port = 9100;
+  rs.n_dgrams = 1;
+  rs.has_bytes = 1;
+  rs.bytes = 10;
+  r.sock = 0;
+  bytes (&r.payload, payload, 10);
+  bytes (&r.src_addr, dst4, 4);
+  r.src_port = 4000;
+  r.has_dst_addr = 1;
+  bytes (&r.dst_addr, lo4, 4);
+  tap_check_ok (uc_validate_image (&img, false, &err), &err, "a receive queue passes");
+  bytes (&r.payload, payload, 65508);
+  rs.bytes = 65508;
+  tap_check_error (uc_validate_image (&img, false, &err), &err, "payload of 65508 bytes is larger than udpcork can put back",
+                   "an oversized unread datagram (finding 2)");
+  bytes (&r.payload, payload, 10);
+  rs.bytes = 1u << 31;
+  tap_check_error (uc_validate_image (&img, false, &err), &err, "declares 2147483648 bytes, its datagrams hold 10",
+                   "receive-queue byte count that does not add up (SO_RCVBUFFORCE overflow)");
+  rs.bytes = 10;
+  {
+    static const uint8_t mc[4] = { 239, 1, 1, 1 };
+    bytes (&r.src_addr, mc, 4);
+    tap_check_error (uc_validate_image (&img, false, &err), &err, "a multicast or broadcast source address",
+                     "an unread datagram from a multicast source");
+    bytes (&r.src_addr, dst4, 4);
+  }
+  r.has_dst_addr = 0;
+  tap_check_error (uc_validate_image (&img, false, &err), &err, "destination address missing",
+                   "an unread datagram without its destination");
+  r.has_dst_addr = 1;
+  r.sock = 3;
+  tap_check_error (uc_validate_image (&img, false, &err), &err, "socket index 3 out of range", "rxdgram socket index");
+  r.sock = 0;
+  rs.n_dgrams = 2;
+  tap_check_error (uc_validate_image (&img, false, &err), &err, "declares 2 datagrams, the image holds 1",
+                   "rxsock count");
+  rs.n_dgrams = 1;
+  head.dump_id = (char *) "criu-1-2/../x";
+  tap_check_error (uc_validate_image (&img, false, &err), &err, "dump_id is not", "a dump id with a path in it");
+  head.dump_id = (char *) "criu-1-2";
+  tap_check_ok (uc_validate_image (&img, false, &err), &err, "back to valid");
+}
+
+static void
+test_ipopt (void)
+{
+  static const struct
+  {
+    const char *desc;
+    uint8_t o[40];
+    size_t len;
+    bool ok, priv;
+  } cases[] = {
+    { "empty", { 0 }, 0, true, false },
+    { "NOOPs and END", { 1, 1, 0, 0 }, 4, true, false },
+    { "record route", { 7, 7, 4, 0, 0, 0, 0, 0 }, 8, true, false },
+    { "timestamp, flag 0", { 68, 8, 5, 0, 0, 0, 0, 0 }, 8, true, false },
+    { "timestamp, flag 2 (privileged)", { 68, 12, 5, 2, 0, 0, 0, 0, 0, 0, 0, 0 }, 12, true, true },
+    { "loose source route", { 131, 7, 4, 10, 0, 0, 1, 0 }, 8, true, false },
+    { "source route pointer not 4", { 131, 7, 8, 10, 0, 0, 1, 0 }, 8, false, false },
+    { "router alert", { 148, 4, 0, 0 }, 4, true, false },
+    { "security (privileged)", { 130, 4, 0, 0 }, 4, true, true },
+    { "CIPSO (privileged)", { 134, 8, 0, 0, 0, 1, 0, 0 }, 8, true, true },
+    { "unknown type (privileged)", { 25, 4, 0, 0 }, 4, true, true },
+    { "length byte missing", { 7 }, 1, false, false },
+    { "length 1", { 7, 1, 4, 0 }, 4, false, false },
+    { "two record routes", { 7, 3, 4, 7, 3, 4, 0, 0 }, 8, false, false },
+  };
+  for (size_t i = 0; i < sizeof (cases) / sizeof (*cases); i++)
+    {
+      bool priv = false;
+      const char *why = uc_ipopt_check (cases[i].o, cases[i].len, &priv);
+      CHECK ((why == NULL) == cases[i].ok && (! cases[i].ok || priv == cases[i].priv), "IPv4 options: %s (%s)",
+             cases[i].desc, why ? why : "ok");
+    }
+  {
+    uint8_t big[41] = { 0 };
+    bool priv;
+    CHECK (uc_ipopt_check (big, 41, &priv) != NULL, "IPv4 options: 41 bytes refused");
+  }
+}
+
+/* The checksum of a UDP datagram, summed with its checksum field in
+ * place, folds to 0xffff. */
+static bool
+checksum_ok (const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t *u, size_t ulen)
+{
+  uint32_t sum = IPPROTO_UDP + (uint32_t) ulen;
+  const uint8_t *parts[3] = { src, dst, u };
+  size_t lens[3] = { alen, alen, ulen };
+  for (int k = 0; k < 3; k++)
+    {
+      size_t n = lens[k];
+      const uint8_t *p = parts[k];
+      for (; n > 1; n -= 2, p += 2)
+        sum += (p[0] << 8) | p[1];
+      if (n)
+        sum += p[0] << 8;
+    }
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  return sum == 0xffff;
+}
+
+static void
+test_rx_packet (void)
+{
+  UcRxdgram r = UC_RXDGRAM__INIT;
+  static uint8_t buf[65535 + 40];
+  size_t n;
+
+  bytes (&r.payload, payload, 1000);
+  bytes (&r.src_addr, dst4, 4);
+  r.src_port = 4000;
+  n = uc_rx_packet (buf, sizeof (buf), &r, lo4, 9100);
+  CHECK (n == 1028 && buf[0] == 0x45 && buf[9] == IPPROTO_UDP && memcmp (buf + 12, dst4, 4) == 0
+             && memcmp (buf + 16, lo4, 4) == 0 && ((buf[22] << 8) | buf[23]) == 9100,
+         "IPv4 packet: header fields");
+  CHECK (checksum_ok (dst4, lo4, 4, buf + 20, 1008), "IPv4 packet: UDP checksum verifies");
+  bytes (&r.src_addr, lo6, 16);
+  n = uc_rx_packet (buf, sizeof (buf), &r, lo6, 9100);
+  CHECK (n == 1048 && (buf[0] >> 4) == 6 && checksum_ok (lo6, lo6, 16, buf + 40, 1008), "IPv6 packet, checksum");
+  bytes (&r.payload, payload, 200000 - 130000);
+  CHECK (uc_rx_packet (buf, sizeof (buf), &r, lo6, 9100) == 0, "a 70000-byte payload does not fit: 0, no overflow");
+  bytes (&r.payload, payload, 65507);
+  bytes (&r.src_addr, dst4, 4);
+  CHECK (uc_rx_packet (buf, sizeof (buf), &r, lo4, 9100) == 65535, "the largest IPv4 datagram fits exactly");
+  CHECK (uc_rx_packet (buf, 1000, &r, lo4, 9100) == 0, "the caller's buffer bound is kept");
+  bytes (&r.src_addr, dst4, 3);
+  CHECK (uc_rx_packet (buf, sizeof (buf), &r, lo4, 9100) == 0, "a 3-byte source is refused");
+}
+
+static bool
+has_cmsg (struct uc_cmsgs *c, int level, int type)
+{
+  struct msghdr m = { .msg_control = c->u.buf, .msg_controllen = c->len };
+  for (struct cmsghdr *h = CMSG_FIRSTHDR (&m); h; h = CMSG_NXTHDR (&m, h))
+    if (h->cmsg_level == level && h->cmsg_type == type)
+      return true;
+  return false;
+}
+
+static void
+test_cmsg (void)
+{
+  static const uint8_t rr[8] = { 7, 7, 4, 0, 0, 0, 0, 1 }, cipso[8] = { 134, 8, 0, 0, 0, 1, 0, 0 };
+  struct uc_sockview v = { .priority = 0, .tos = 0, .mark = 0, .src_usable = true, .oif_exists = true };
+  struct uc_cmsgs c;
+  unsigned notes;
+  UcDgram d;
+
+  good_dgram (&d);
+  d.has_mark = d.has_priority = 1;
+  d.mark = 0x1234;
+  d.priority = 7;
+  notes = uc_cmsg_build (&d, &v, &c);
+  CHECK (! has_cmsg (&c, SOL_SOCKET, SO_MARK) && (notes & UC_NOTE_MARK_PRIV),
+         "a mark the socket does not have is left out (needs CAP_NET_ADMIN)");
+  CHECK (! has_cmsg (&c, SOL_SOCKET, SO_PRIORITY) && (notes & UC_NOTE_PRIORITY_PRIV),
+         "priority 7 the socket does not have is left out");
+  v.mark = 0x1234;
+  v.priority = 7;
+  notes = uc_cmsg_build (&d, &v, &c);
+  CHECK (! has_cmsg (&c, SOL_SOCKET, SO_MARK) && ! (notes & (UC_NOTE_MARK_PRIV | UC_NOTE_PRIORITY_PRIV)),
+         "the socket's own mark and priority: nothing to send, nothing left out");
+  v.mark = 0;
+  v.priority = 0;
+  d.priority = 5;
+  d.has_mark = 0;
+  notes = uc_cmsg_build (&d, &v, &c);
+  CHECK (has_cmsg (&c, SOL_SOCKET, SO_PRIORITY) && ! (notes & UC_NOTE_PRIORITY_PRIV),
+         "priority 5 (unprivileged) is given back");
+  d.has_ip_options = 1;
+  bytes (&d.ip_options, rr, sizeof (rr));
+  notes = uc_cmsg_build (&d, &v, &c);
+  CHECK (has_cmsg (&c, IPPROTO_IP, IP_RETOPTS), "record-route options are given back");
+  bytes (&d.ip_options, cipso, sizeof (cipso));
+  notes = uc_cmsg_build (&d, &v, &c);
+  CHECK (! has_cmsg (&c, IPPROTO_IP, IP_RETOPTS) && (notes & UC_NOTE_IPOPT_PRIV),
+         "CIPSO options are left out (need CAP_NET_RAW)");
+  {
+    static uint8_t big[3000];
+    bytes (&d.ip_options, big, sizeof (big));
+    notes = uc_cmsg_build (&d, &v, &c);
+    CHECK (! has_cmsg (&c, IPPROTO_IP, IP_RETOPTS) && c.len <= UC_CMSG_SPACE,
+           "3000-byte options (unvalidated): not copied, buffer in bounds");
+  }
+  /* an owner with CAP_NET_ADMIN / CAP_NET_RAW gets them all back */
+  good_dgram (&d);
+  d.has_mark = d.has_priority = 1;
+  d.mark = 0x1234;
+  d.priority = 7;
+  v.caps = UC_CAP (CAP_NET_ADMIN);
+  notes = uc_cmsg_build (&d, &v, &c);
+  CHECK (has_cmsg (&c, SOL_SOCKET, SO_MARK) && has_cmsg (&c, SOL_SOCKET, SO_PRIORITY)
+             && ! (notes & (UC_NOTE_MARK_PRIV | UC_NOTE_PRIORITY_PRIV)),
+         "owner with CAP_NET_ADMIN: mark and priority 7 are given back");
+  d.has_ip_options = 1;
+  bytes (&d.ip_options, cipso, sizeof (cipso));
+  v.caps = UC_CAP (CAP_NET_RAW);
+  notes = uc_cmsg_build (&d, &v, &c);
+  CHECK (has_cmsg (&c, IPPROTO_IP, IP_RETOPTS) && ! (notes & UC_NOTE_IPOPT_PRIV),
+         "owner with CAP_NET_RAW: CIPSO options are given back");
+  v.caps = 0;
+  /* every attribute at once fits */
+  good_dgram (&d);
+  d.has_gso_size = d.has_transmit_time = d.has_cork_flags = d.has_ts_opt_id = d.has_priority = 1;
+  d.gso_size = 1400;
+  d.transmit_time = 1;
+  d.cork_flags = 4;
+  d.priority = 3;
+  d.has_ip_options = 1;
+  bytes (&d.ip_options, rr, sizeof (rr));
+  v.txtime = true;
+  v.tos = 5;
+  notes = uc_cmsg_build (&d, &v, &c);
+  CHECK (! (notes & UC_NOTE_NO_ROOM) && c.len <= UC_CMSG_SPACE, "every attribute fits (%zu bytes)", c.len);
+}
+
+static void
+test_capture_decode (void)
+{
+  static struct uc_slot s;
+  struct uc_sock_rec r = { .family = AF_INET, .pending = AF_INET, .lport = 9001 };
+  UcDgram *d;
+  const char *why;
+  uint8_t *p = s.data;
+
+  /* IPv4 header + UDP header + 10 bytes */
+  memset (&s, 0, offsetof (struct uc_slot, data));
+  memset (p, 0, 38);
+  p[0] = 0x45;
+  p[8] = 64;
+  p[9] = 17;
+  memcpy (p + 12, lo4, 4);
+  memcpy (p + 16, dst4, 4);
+  p[20] = 9001 >> 8;
+  p[21] = 9001 & 0xff;
+  p[22] = 9000 >> 8;
+  p[23] = 9000 & 0xff;
+  p[25] = 18;
+  s.len = 38;
+  r.len = 18;
+  d = uc_dgram_new (&r, 1, 5, UC_CORK_MODE__UC_CORK_SOCKOPT, 42);
+  why = uc_capture_decode (&s, s.data, &r, d);
+  CHECK (why == NULL && d->payload.len == 10 && d->dst_port == 9000 && d->ttl == 64, "an IPv4 capture decodes (%s)",
+         why ? why : "ok");
+  protobuf_c_message_free_unpacked (&d->base, NULL);
+  r.len = 30;
+  d = uc_dgram_new (&r, 1, 5, UC_CORK_MODE__UC_CORK_SOCKOPT, 42);
+  why = uc_capture_decode (&s, s.data, &r, d);
+  CHECK (why != NULL, "a capture whose UDP length is not the pending length is refused (%s)", why);
+  protobuf_c_message_free_unpacked (&d->base, NULL);
+  r.len = 18;
+  s.len = UC_MAX_DGRAM + 1;
+  d = uc_dgram_new (&r, 1, 5, UC_CORK_MODE__UC_CORK_SOCKOPT, 42);
+  why = uc_capture_decode (&s, s.data, &r, d);
+  CHECK (why != NULL, "an oversized record is refused (%s)", why);
+  protobuf_c_message_free_unpacked (&d->base, NULL);
+}
+
+/* An archive in memory with MEMBERS (name, bytes), compressed with FILTER. */
+static size_t
+make_archive (uint8_t *out, size_t cap, int filter, const char *const *names, const void *data, size_t len, size_t n,
+              bool symlink)
+{
+  struct archive *a = archive_write_new ();
+  size_t used = 0;
+
+  archive_write_set_format_pax_restricted (a);
+  if (filter)
+    archive_write_add_filter (a, filter);
+  archive_write_open_memory (a, out, cap, &used);
+  for (size_t i = 0; i < n; i++)
+    {
+      struct archive_entry *e = archive_entry_new ();
+      archive_entry_set_pathname (e, names[i]);
+      archive_entry_set_perm (e, 0600);
+      if (symlink)
+        {
+          archive_entry_set_filetype (e, AE_IFLNK);
+          archive_entry_set_symlink (e, "/etc/shadow");
+          archive_write_header (a, e);
+        }
+      else
+        {
+          archive_entry_set_filetype (e, AE_IFREG);
+          archive_entry_set_size (e, len);
+          archive_write_header (a, e);
+          archive_write_data (a, data, len);
+        }
+      archive_entry_free (e);
+    }
+  archive_write_close (a);
+  archive_write_free (a);
+  return used;
+}
+
+static void
+test_archive (void)
+{
+  static uint8_t ar[1 << 20];
+  static const char *const good[] = { "rootfs-diff.tar", "checkpoint/udpcork.img" };
+  static const char *const evil[] = { "--use-compress-program=sh -c id>out x/udpcork.img" };
+  static const char *const dup[] = { "checkpoint/udpcork.img", "./checkpoint/udpcork.img" };
+  static const char *const other[] = { "checkpoint/other/udpcork.img" };
+  static const int filters[] = { ARCHIVE_FILTER_NONE, ARCHIVE_FILTER_GZIP, ARCHIVE_FILTER_ZSTD, ARCHIVE_FILTER_XZ };
+  static const char *const fnames[] = { "tar", "tar.gz", "tar.zst", "tar.xz" };
+  uc_error_t err = NULL;
+  char *buf = NULL;
+  size_t len = 0, n;
+
+  for (size_t f = 0; f < 4; f++)
+    {
+      n = make_archive (ar, sizeof (ar), filters[f], good, "IMAGE", 5, 2, false);
+      int r = uc_archive_read_image_mem (ar, n, fnames[f], &buf, &len, &err);
+      if (err)
+        printf ("# %s\n", err->msg);
+      uc_error_release (&err);
+      CHECK (r == 0, "archive: .%s reads", fnames[f]);
+      CHECK (len == 5 && buf && memcmp (buf, "IMAGE", 5) == 0, "archive: .%s: the member's bytes", fnames[f]);
+      free (buf);
+    }
+  n = make_archive (ar, sizeof (ar), 0, evil, "IMAGE", 5, 1, false);
+  tap_check_error (uc_archive_read_image_mem (ar, n, "evil.tar", &buf, &len, &err), &err, "no udpcork.img",
+                   "archive: a member named like an option is not the image (finding 3)");
+  n = make_archive (ar, sizeof (ar), 0, other, "IMAGE", 5, 1, false);
+  tap_check_error (uc_archive_read_image_mem (ar, n, "other.tar", &buf, &len, &err), &err, "no udpcork.img",
+                   "archive: exact member name only");
+  n = make_archive (ar, sizeof (ar), 0, dup, "IMAGE", 5, 2, false);
+  tap_check_error (uc_archive_read_image_mem (ar, n, "dup.tar", &buf, &len, &err), &err, "holds udpcork.img twice",
+                   "archive: the image twice");
+  n = make_archive (ar, sizeof (ar), 0, good + 1, NULL, 0, 1, true);
+  tap_check_error (uc_archive_read_image_mem (ar, n, "link.tar", &buf, &len, &err), &err, "is not a regular file",
+                   "archive: the image as a symlink");
+  tap_check_error (uc_archive_read_image_mem ("garbage garbage garbage", 23, "junk", &buf, &len, &err), &err, "junk",
+                   "archive: not an archive");
+}
+
+static void
+test_criu_core (void)
+{
+  /* IMG_COMMON_MAGIC, CORE_MAGIC, entry size, core_entry { mtype 1;
+   * thread_core (5) { creds (10) { uid 0; cap_eff (11) 0x3420, 0x20 } } } */
+  static const uint8_t core[] = { 0x19, 0x43, 0x56, 0x54, 0x47, 0x38, 0x05, 0x55, 13, 0, 0, 0,
+                                  0x08, 1, 0x2a, 9, 0x52, 7, 0x08, 0, 0x58, 0xa0, 0x68, 0x58, 0x20 };
+  uc_error_t err = NULL;
+  uint64_t eff = 0;
+
+  tap_check_ok (uc_criu_core_caps (core, sizeof (core), &eff, &err), &err, "CRIU core image: capabilities read");
+  CHECK (eff == 0x2000003420ull, "CRIU core image: cap_eff words 0x3420, 0x20 (got 0x%llx)", (unsigned long long) eff);
+  tap_check_error (uc_criu_core_caps (core, sizeof (core) - 3, &eff, &err), &err, "truncated",
+                   "CRIU core image: cut short");
+  tap_check_error (uc_criu_core_caps (core + 4, sizeof (core) - 4, &eff, &err), &err, "not a CRIU core image",
+                   "CRIU core image: wrong magic");
+}
+
+int
+main (void)
+{
+  for (size_t i = 0; i < sizeof (payload); i++)
+    payload[i] = (uint8_t) i;
+  test_validate_dgram ();
+  test_validate_image ();
+  test_ipopt ();
+  test_rx_packet ();
+  test_cmsg ();
+  test_capture_decode ();
+  test_archive ();
+  test_criu_core ();
+  return tap_done ();
+}
