@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* udpcork kernel side.
  *
- * udpcork_iter    iter/udp: one uc_sock_rec per UDP socket of the netns of
- *                 the task that creates the iterator (runs under lock_sock).
- * udpcork_capture netfilter NF_INET_LOCAL_OUT, first in line: a datagram of
- *                 a target socket (matched by cookie) is copied into that
- *                 socket's slot and dropped, never transmitted.
- */
+ * udpcork_iter       iter/udp: one uc_sock_rec per UDP socket of the netns
+ *                    of the task that creates the iterator (runs under
+ *                    lock_sock).
+ * udpcork_capture    netfilter NF_INET_LOCAL_OUT, first in line: a datagram
+ *                    of a target socket (matched by cookie) is copied into
+ *                    that socket's slot and dropped, never transmitted.
+ * udpcork_capture_cg the same at cgroup_skb egress, for kernels without
+ *                    netfilter BPF links (< 6.4).
+ * User space loads one of the two capture programs (set_autoload). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>

@@ -9,7 +9,8 @@
  * for extension headers plus the largest UDP datagram (65535). */
 #define UC_MAX_DGRAM (65535 + 512)
 
-/* Sockets one run can capture at once. */
+/* Slots the capture map can hold (user space arms one at a time, and the
+ * canary's). */
 #define UC_MAX_TARGETS 65536
 
 #define UC_OPT_RR_NEEDADDR 0x1

@@ -6,6 +6,5 @@
 int
 main (int argc, char **argv)
 {
-  return uc_hook_main (argc, argv, "udpcork-poststart",
-                       "Put the saved corked UDP datagrams back into a restored container.", uc_poststart);
+  return uc_hook_main (argc, argv, &uc_poststart_hook);
 }

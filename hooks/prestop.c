@@ -6,7 +6,5 @@
 int
 main (int argc, char **argv)
 {
-  return uc_hook_main (argc, argv, "udpcork-prestop",
-                       "Save the pending corked UDP datagrams of a container before CRIU dumps it.",
-                       uc_prestop);
+  return uc_hook_main (argc, argv, &uc_prestop_hook);
 }

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <bpf/libbpf_version.h>
 #include <stddef.h>
 #include <sys/statfs.h>
 #include "udpcork.skel.h"
@@ -32,8 +33,10 @@
 #define UC_NF_PRIORITY (INT_MIN + 1)
 
 /* Netfilter BPF (kernel >= 6.4) postdates the uapi headers and the libbpf
- * (1.1) of Debian 12: the numbers are the kernel's ABI, and the link is made
- * with the raw bpf(2) call so that one code path serves every libbpf. */
+ * (1.1) of Debian 12: the numbers are the kernel's ABI. libbpf >= 1.3 makes
+ * the link (bpf_program__attach_netfilter); with an older libbpf, the raw
+ * bpf(2) call does. */
+#define UC_LIBBPF_NETFILTER (LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3))
 #define UC_PROG_TYPE_NETFILTER 32
 #define UC_ATTACH_NETFILTER 45
 #define UC_BPF_LINK_CREATE 28
@@ -147,8 +150,8 @@ int
 uc_bpf_iter_udp (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_error_t *err)
 {
   struct bpf_link *link;
-  size_t cap = 64, len = 0;
-  struct uc_sock_rec *v;
+  size_t cap = 0, len = 0;
+  struct uc_sock_rec *v = NULL;
   int fd, ret = 0;
 
   *recs = NULL;
@@ -162,26 +165,10 @@ uc_bpf_iter_udp (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_erro
       ret = uc_make_error (err, errno, "create UDP socket iterator");
       goto out;
     }
-  v = malloc (cap * sizeof (*v));
   for (;;)
     {
       ssize_t r;
-      if (v == NULL)
-        {
-          ret = uc_make_error (err, ENOMEM, "UDP socket iterator");
-          break;
-        }
-      if (len == cap)
-        {
-          struct uc_sock_rec *nv = realloc (v, (cap *= 2) * sizeof (*v));
-          if (nv == NULL)
-            {
-              free (v);
-              v = NULL;
-              continue;
-            }
-          v = nv;
-        }
+      xgrow (&v, &cap, len + 64, sizeof (*v));
       r = read (fd, &v[len], (cap - len) * sizeof (*v));
       if (r < 0 && errno == EINTR)
         continue;
@@ -364,6 +351,11 @@ attach_netfilter (struct uc_bpf *b, uc_error_t *err)
 
   for (int i = 0; i < 2; i++)
     {
+#if UC_LIBBPF_NETFILTER
+      LIBBPF_OPTS (bpf_netfilter_opts, o, .pf = pf[i], .hooknum = UC_NF_LOCAL_OUT, .priority = UC_NF_PRIORITY);
+      b->nfl[i] = bpf_program__attach_netfilter (b->skel->progs.udpcork_capture, &o);
+      if (b->nfl[i] == NULL)
+#else
       struct uc_nf_link_attr a = {
         .prog_fd = bpf_program__fd (b->skel->progs.udpcork_capture),
         .attach_type = UC_ATTACH_NETFILTER,
@@ -373,6 +365,7 @@ attach_netfilter (struct uc_bpf *b, uc_error_t *err)
       };
       b->nf[i] = syscall (SYS_bpf, UC_BPF_LINK_CREATE, &a, sizeof (a));
       if (b->nf[i] < 0)
+#endif
         {
           int e = errno;
           uc_bpf_detach_capture (b);
@@ -413,6 +406,9 @@ uc_bpf_detach_capture (struct uc_bpf *b)
       if (b->nf[i] >= 0)
         close (b->nf[i]);
       b->nf[i] = -1;
+      if (b->nfl[i])
+        bpf_link__destroy (b->nfl[i]);
+      b->nfl[i] = NULL;
     }
   if (b->cg)
     bpf_link__destroy (b->cg);

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The BPF objects of one hook run: loaded once, gone when the run ends
- * (nothing is pinned; the fds are close-on-exec). */
+ * (the fds are close-on-exec). The programs are never pinned; the capture
+ * map is pinned only while a capture runs (uc_bpf_pin_slots). The capture
+ * program is chosen at run time (bpf_program__set_autoload): netfilter
+ * LOCAL_OUT where the kernel has netfilter BPF links (>= 6.4), else
+ * cgroup_skb egress at the cgroup2 root. */
 #ifndef UDPCORK_BPFOBJ_H
 #define UDPCORK_BPFOBJ_H
 
@@ -23,7 +27,8 @@ enum uc_capture_path
 struct uc_bpf
 {
   struct udpcork_bpf *skel;
-  int nf[2];               /* netfilter link fds (LOCAL_OUT, IPv4 and IPv6), -1 if none */
+  struct bpf_link *nfl[2]; /* netfilter links (LOCAL_OUT, IPv4 and IPv6), libbpf >= 1.3 */
+  int nf[2];               /* the same made with the raw bpf(2) call (older libbpf), -1 if none */
   struct bpf_link *cg;     /* cgroup_skb egress link, or NULL */
   enum uc_capture_path path;
 };

@@ -6,44 +6,29 @@
 #include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <linux/sockios.h>
 #include "caps.h"
 #include "fault.h"
 #include "image.h"
 #include "log.h"
 #include "packet.h"
 #include "reinject.h"
+#include "sock.h"
 #include "xalloc.h"
-
-#ifndef SO_COOKIE
-#define SO_COOKIE 57
-#endif
-#ifndef UDP_CORK
-#define UDP_CORK 1
-#endif
 
 int
 uc_work_open (const struct uc_container *c, struct uc_work *w, size_t n, uc_error_t *err)
 {
   for (size_t i = 0; i < n; i++)
     {
-      char who[160];
+      char who[UC_SOCK_NAME_LEN];
       socklen_t l = sizeof (w[i].cookie);
-      struct stat st;
 
       uc_target_str (w[i].t, who, sizeof (who));
-      w[i].fd = uc_proc_getfd (c, w[i].t->pid, w[i].t->fd, err);
+      w[i].fd = uc_sock_open (c, w[i].t->pid, w[i].t->fd, &(struct uc_sock_id) { .ino = w[i].t->rec.ino }, err);
       if (w[i].fd < 0)
-        return uc_error_wrap (err, "socket %s", who);
-      if (fstat (w[i].fd, &st) < 0)
-        return uc_make_error (err, errno, "fstat socket %s", who);
-      if ((__u64) st.st_ino != w[i].t->rec.ino)
-        return uc_make_error (err, 0, "socket %s: fd now refers to inode %llu, not %llu (the process changed it)",
-                              who, (unsigned long long) st.st_ino, (unsigned long long) w[i].t->rec.ino);
+        return uc_error_wrap (err, "socket %s (the process changed it?)", who);
       if (getsockopt (w[i].fd, SOL_SOCKET, SO_COOKIE, &w[i].cookie, &l) < 0)
         return uc_make_error (err, errno, "getsockopt SO_COOKIE on socket %s", who);
     }
@@ -59,15 +44,6 @@ uc_work_close (struct uc_work *w, size_t n)
         close (w[i].fd);
       w[i].fd = -1;
     }
-}
-
-static int
-outq (int fd)
-{
-  int v = -1;
-  if (ioctl (fd, SIOCOUTQ, &v) < 0)
-    return -1;
-  return v;
 }
 
 static uint32_t
@@ -117,7 +93,7 @@ capture_one (struct uc_bpf *b, struct uc_work *w, struct uc_slot *slot, uc_persi
   if (persist && persist (ctx, w->dg, err) < 0)
     return uc_error_wrap (err, "socket %s: its datagram is in the pinned capture map only", who);
   w->logged = persist != NULL;
-  q = outq (w->fd);
+  q = uc_sock_outq (w->fd);
   if (q != 0)
     return uc_make_error (err, q < 0 ? errno : 0, "socket %s: write queue not empty after capture (%d bytes)", who, q);
   if (getsockopt (w->fd, IPPROTO_UDP, UDP_CORK, &cork, &l) < 0 || cork != 0)

@@ -13,13 +13,12 @@
 #include <unistd.h>
 #include <linux/sockios.h>
 #include "log.h"
+#include "sock.h"
+#include "xalloc.h"
 #include "util.h"
 
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE 136
-#endif
-#ifndef UDP_CORK
-#define UDP_CORK 1
 #endif
 
 /* Every UDP socket of the netns, sorted by inode, and what the fd walk
@@ -35,18 +34,10 @@ struct scan
 };
 
 static int
-cmp_ino (const void *a, const void *b)
-{
-  const struct uc_sock_rec *x = a, *y = b;
-  return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-static int
 owner_cb (pid_t pid, int fd, unsigned long ino, void *data)
 {
   struct scan *s = data;
-  struct uc_sock_rec key = { .ino = ino };
-  struct uc_sock_rec *r = bsearch (&key, s->recs, s->n, sizeof (key), cmp_ino);
+  const struct uc_sock_rec *r = uc_sock_rec_find (s->recs, s->n, ino);
   struct uc_target *t;
 
   if (r)
@@ -56,13 +47,7 @@ owner_cb (pid_t pid, int fd, unsigned long ino, void *data)
       for (size_t i = 0; i < s->n_unseen; i++)
         if (s->unseen[i].rec.ino == ino)
           return 0;
-      if (s->n_unseen == s->cap_unseen)
-        {
-          struct uc_target *nv = realloc (s->unseen, (s->cap_unseen = s->cap_unseen * 2 + 16) * sizeof (*nv));
-          if (nv == NULL)
-            return -1;
-          s->unseen = nv;
-        }
+      xgrow (&s->unseen, &s->cap_unseen, s->n_unseen + 1, sizeof (*s->unseen));
       t = &s->unseen[s->n_unseen++];
       memset (t, 0, sizeof (*t));
       t->rec.ino = ino;
@@ -76,14 +61,6 @@ owner_cb (pid_t pid, int fd, unsigned long ino, void *data)
   return 0;
 }
 
-static int
-sockopt (int fd, int level, int name)
-{
-  int v = -1;
-  socklen_t l = sizeof (v);
-  return getsockopt (fd, level, name, &v, &l) < 0 ? -1 : v;
-}
-
 /* A socket of the container that the UDP iterator did not visit: an
  * unhashed UDP socket (e.g. disconnected with connect(AF_UNSPEC)), a UDP-Lite
  * socket, or one of another netns. If it is a corked UDP socket udpcork
@@ -91,23 +68,18 @@ sockopt (int fd, int level, int name)
 static int
 check_unseen (const struct uc_container *c, struct uc_target *t, uc_error_t *err)
 {
-  int fd, dom, proto, cork, outq = 0, ret = 0;
-  uc_error_t ignore = NULL;
+  int fd, dom, proto, cork, outq, ret = 0;
   char who[160];
 
-  fd = uc_proc_getfd (c, t->pid, t->fd, &ignore);
+  fd = uc_sock_open (c, t->pid, t->fd, NULL, NULL);
   if (fd < 0)
-    {
-      uc_error_release (&ignore); /* gone meanwhile: nothing to save */
-      return 0;
-    }
-  dom = sockopt (fd, SOL_SOCKET, SO_DOMAIN);
-  proto = sockopt (fd, SOL_SOCKET, SO_PROTOCOL);
+    return 0; /* gone meanwhile: nothing to save */
+  dom = uc_sockopt (fd, SOL_SOCKET, SO_DOMAIN, -1);
+  proto = uc_sockopt (fd, SOL_SOCKET, SO_PROTOCOL, -1);
   if ((dom == AF_INET || dom == AF_INET6) && (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE))
     {
-      cork = sockopt (fd, proto, UDP_CORK);
-      if (ioctl (fd, SIOCOUTQ, &outq) < 0)
-        outq = 0;
+      cork = uc_sockopt (fd, proto, UDP_CORK, -1);
+      outq = uc_sock_outq (fd);
       snprintf (who, sizeof (who), "pid %d (container pid %d) fd %d inode %llu", t->pid, t->nspid, t->fd,
                 (unsigned long long) t->rec.ino);
       if (cork > 0 || outq > 0)
@@ -136,24 +108,16 @@ uc_discover (struct uc_bpf *b, const struct uc_container *c, struct uc_target **
 
   *out = NULL;
   *n = 0;
-  if (uc_bpf_iter_udp (b, &s.recs, &s.n, err) < 0)
+  if (uc_bpf_iter_udp_sorted (b, &s.recs, &s.n, err) < 0)
     return -1;
   uc_debug ("iterator: %zu UDP sockets in the network namespace of pid %d", s.n, c->init);
-  qsort (s.recs, s.n, sizeof (*s.recs), cmp_ino);
-  s.t = calloc (s.n + 1, sizeof (*s.t));
-  if (s.t == NULL)
-    {
-      free (s.recs);
-      return uc_make_error (err, ENOMEM, "discover");
-    }
+  s.t = xcalloc (s.n + 1, sizeof (*s.t));
   for (i = 0; i < s.n; i++)
     s.t[i].rec = s.recs[i];
 
   for (i = 0; ret == 0 && i < c->n_procs; i++)
     {
       ret = uc_proc_for_each_socket (c->procs[i].pid, owner_cb, &s, err);
-      if (ret < 0 && (err == NULL || *err == NULL))
-        ret = uc_make_error (err, ENOMEM, "discover");
     }
   for (i = 0; ret == 0 && i < s.n_unseen; i++)
     ret = check_unseen (c, &s.unseen[i], err);
@@ -188,12 +152,7 @@ uc_discover (struct uc_bpf *b, const struct uc_container *c, struct uc_target **
 const char *
 uc_target_str (const struct uc_target *t, char *buf, size_t len)
 {
-  char a[UC_ADDRSTRLEN];
-
-  snprintf (buf, len, "pid %d (container pid %d) fd %d %s %s", t->pid, t->nspid, t->fd,
-            t->rec.family == AF_INET6 ? "udp6" : "udp",
-            uc_addr_str (t->rec.family, t->rec.laddr, t->rec.lport, a, sizeof (a)));
-  return buf;
+  return uc_sock_name (buf, len, t->pid, t->nspid, t->fd, t->rec.family, t->rec.laddr, t->rec.lport);
 }
 
 /* /proc/PID/net/udp{,6}, udplite{,6}: inode -> queues, sorted by inode. */
@@ -210,7 +169,7 @@ cmp_qent (const void *a, const void *b)
   return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
-static int
+static void
 read_tables (pid_t pid, struct qent **out, size_t *n)
 {
   static const char *const tables[] = { "udp", "udp6", "udplite", "udplite6" };
@@ -231,17 +190,7 @@ read_tables (pid_t pid, struct qent **out, size_t *n)
           /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
           if (sscanf (line, " %*d: %*s %*s %*x %lx:%lx %*x:%*x %*x %*u %*u %llu", &e.tx, &e.rx, &e.ino) != 3)
             continue;
-          if (len == cap)
-            {
-              struct qent *nv = realloc (v, (cap = cap * 2 + 64) * sizeof (*v));
-              if (nv == NULL)
-                {
-                  fclose (f);
-                  free (v);
-                  return -1;
-                }
-              v = nv;
-            }
+          xgrow (&v, &cap, len + 1, sizeof (*v));
           v[len++] = e;
         }
       fclose (f);
@@ -249,7 +198,6 @@ read_tables (pid_t pid, struct qent **out, size_t *n)
   qsort (v, len, sizeof (*v), cmp_qent);
   *out = v;
   *n = len;
-  return 0;
 }
 
 struct quick
@@ -281,13 +229,13 @@ quick_cb (pid_t pid, int fd, unsigned long ino, void *data)
       s->maybe = true; /* queued data, or a UDP socket the table does not show */
       return 1;
     }
-  fd = uc_proc_getfd (s->c, pid, fd, NULL);
+  fd = uc_sock_open (s->c, pid, fd, NULL, NULL);
   if (fd < 0)
     return 0;
-  cork = sockopt (fd, strncasecmp (proto, "UDP-Lite", 8) == 0 || strncasecmp (proto, "UDPLITE", 7) == 0
-                          ? IPPROTO_UDPLITE
-                          : IPPROTO_UDP,
-                  UDP_CORK);
+  cork = uc_sockopt (fd, strncasecmp (proto, "UDP-Lite", 8) == 0 || strncasecmp (proto, "UDPLITE", 7) == 0
+                             ? IPPROTO_UDPLITE
+                             : IPPROTO_UDP,
+                     UDP_CORK, -1);
   close (fd);
   if (cork > 0)
     {
@@ -303,8 +251,7 @@ uc_discover_quick (const struct uc_container *c, bool *maybe, uc_error_t *err)
   struct quick s = { .c = c };
 
   *maybe = true;
-  if (read_tables (c->init, &s.q, &s.n) < 0)
-    return uc_make_error (err, ENOMEM, "read UDP tables of pid %d", c->init);
+  read_tables (c->init, &s.q, &s.n);
   for (size_t i = 0; i < c->n_procs && ! s.maybe; i++)
     if (uc_proc_for_each_socket (c->procs[i].pid, quick_cb, &s, err) < 0)
       {

@@ -4,13 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "log.h"
+#include "xalloc.h"
 
 static char *
 vformat (const char *fmt, va_list ap)
 {
   char *s = NULL;
   if (vasprintf (&s, fmt, ap) < 0)
-    return NULL;
+    abort ();
   return s;
 }
 
@@ -20,33 +22,29 @@ uc_make_error (uc_error_t *err, int status, const char *fmt, ...)
   va_list ap;
   char *msg, *full = NULL;
 
+  if (err == NULL)
+    return -1; /* not wanted */
   va_start (ap, fmt);
   msg = vformat (fmt, ap);
   va_end (ap);
-
-  if (err == NULL)
+  if (status != 0)
     {
-      free (msg);
-      return -1;
-    }
-  if (*err) /* keep the first error */
-    {
-      free (msg);
-      return -1;
-    }
-  if (status != 0 && msg && asprintf (&full, "%s: %s", msg, strerror (status)) >= 0)
-    {
+      if (asprintf (&full, "%s: %s", msg, strerror (status)) < 0)
+        abort ();
       free (msg);
       msg = full;
     }
-  *err = calloc (1, sizeof (**err));
-  if (*err == NULL)
+  if (*err)
     {
+      /* a second error (while cleaning up after the first): the first is
+       * the one reported, this one is logged, not dropped */
+      uc_warn ("also: %s", msg);
       free (msg);
       return -1;
     }
+  *err = xcalloc (1, sizeof (**err));
   (*err)->status = status;
-  (*err)->msg = msg ? msg : strdup ("out of memory");
+  (*err)->msg = msg;
   return -1;
 }
 
@@ -61,11 +59,10 @@ uc_error_wrap (uc_error_t *err, const char *fmt, ...)
   va_start (ap, fmt);
   prefix = vformat (fmt, ap);
   va_end (ap);
-  if (prefix && asprintf (&full, "%s: %s", prefix, (*err)->msg) >= 0)
-    {
-      free ((*err)->msg);
-      (*err)->msg = full;
-    }
+  if (asprintf (&full, "%s: %s", prefix, (*err)->msg) < 0)
+    abort ();
+  free ((*err)->msg);
+  (*err)->msg = full;
   free (prefix);
   return -1;
 }

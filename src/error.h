@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* udpcork error values, in the style of crun's libcrun_error_t:
  * a function that fails fills *err and returns a negative value; the caller
- * either handles it (uc_error_release) or adds context and passes it up. */
+ * either handles it (uc_error_release) or adds context and passes it up.
+ * A caller that does not want the error passes ERR = NULL: the one way to
+ * ignore an error. A second error made while *ERR already holds one (while
+ * cleaning up after it) is logged as a warning, never silently dropped. */
 #ifndef UDPCORK_ERROR_H
 #define UDPCORK_ERROR_H
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Shared main of udpcork-prestop and udpcork-poststart. */
+/* Shared main of udpcork-prestop and udpcork-poststart: options, input,
+ * the container resolved once, the action, logging, exit status. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -11,10 +12,10 @@
 #include "hooks.h"
 #include "imgdir.h"
 #include "log.h"
-#include "runtime.h"
+#include "xalloc.h"
 
 static void
-usage (FILE *out, const char *prog, const char *what)
+usage (FILE *out, const struct uc_hook_def *def)
 {
   fprintf (out,
            "Usage: %s [OPTION]...\n"
@@ -29,30 +30,16 @@ usage (FILE *out, const char *prog, const char *what)
            "  -h, --help           show this help\n"
            "  -V, --version        show the version\n\n"
            "Logs go to standard error and to syslog. See %s(8).\n",
-           prog, what, prog);
+           def->prog, def->what, def->prog);
 }
 
-bool
-uc_hook_opted_out (struct uc_state *st)
+/* The image directory of this run, opened as its source deserves
+ * (imgdir.h). */
+static int
+open_image_dir (const struct uc_state *st, const struct uc_opts *o, const struct uc_annotations *ann,
+                uc_error_t *err)
 {
-  uc_error_t err = NULL;
-
-  if (st->from_criu && st->pid > 0 && uc_runtime_lookup (st, &err) < 0)
-    {
-      uc_warn ("cannot read the container's annotations (%s): assuming no opt-out", err->msg);
-      uc_error_release (&err);
-    }
-  if (! uc_state_opted_out (st))
-    return false;
-  uc_info ("container %s (pid %d) opted out with %s=%s: left alone", st->id ? st->id : "?", st->pid,
-           UC_ANNOTATION_DISABLE, uc_state_annotation (st, UC_ANNOTATION_DISABLE));
-  return true;
-}
-
-int
-uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
-{
-  const char *ann;
+  const char *dir;
   int fd;
 
   if (st->from_criu)
@@ -67,57 +54,86 @@ uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_
     }
   if (o->image_dir)
     return uc_imgdir_open_given (o->image_dir, err);
-  ann = uc_state_annotation (st, UC_ANNOTATION_IMAGE_DIR);
-  if (ann == NULL || *ann == '\0')
+  dir = uc_annotation (ann, UC_ANNOTATION_IMAGE_DIR);
+  if (dir == NULL || *dir == '\0')
     return uc_make_error (err, 0, "no image directory: pass --image-dir DIR (or set the annotation "
                           UC_ANNOTATION_IMAGE_DIR " to a directory under " UC_IMAGE_ROOT ")");
-  return uc_imgdir_open_beneath (UC_IMAGE_ROOT, ann, err);
+  return uc_imgdir_open_beneath (UC_IMAGE_ROOT, dir, err);
 }
 
-int
-uc_hook_begin (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
+/* OCI mode: the state's pid must be a container's (another pid namespace),
+ * and the one the runtime knows under the state's id. */
+static int
+check_oci_pid (const struct uc_hook *h, uc_error_t *err)
 {
-  if (uc_check_oci_pid (st, err) < 0)
-    return -1;
-  if (uc_hook_opted_out (st))
-    return UC_HOOK_SKIP;
-  return uc_open_image_dir (st, o, err);
-}
-
-int
-uc_check_oci_pid (struct uc_state *st, uc_error_t *err)
-{
-  char path[64];
+  const struct uc_state *st = h->st;
   struct stat self, ct;
-  char *id = st->id ? strdup (st->id) : NULL;
-  int ret = 0;
+  char path[64];
 
-  if (st->from_criu || st->pid <= 0)
-    {
-      free (id);
-      return 0;
-    }
   snprintf (path, sizeof (path), "/proc/%d/ns/pid", st->pid);
   if (stat (path, &ct) < 0)
-    ret = uc_make_error (err, errno, "container %s: pid %d", st->id ? st->id : "?", st->pid);
-  else if (stat ("/proc/self/ns/pid", &self) == 0 && self.st_ino == ct.st_ino && self.st_dev == ct.st_dev)
-    ret = uc_make_error (err, 0, "pid %d of container %s is not in a container (it shares udpcork's pid namespace): "
-                         "refusing", st->pid, st->id ? st->id : "?");
-  else if (id)
+    return uc_make_error (err, errno, "container %s: pid %d", st->id, st->pid);
+  if (stat ("/proc/self/ns/pid", &self) == 0 && self.st_ino == ct.st_ino && self.st_dev == ct.st_dev)
+    return uc_make_error (err, 0, "pid %d of container %s is not in a container (it shares udpcork's pid namespace): "
+                          "refusing", st->pid, st->id);
+  if (h->rt.id && strcmp (h->rt.id, st->id) != 0)
+    return uc_make_error (err, 0, "pid %d belongs to container %s, not to %s: refusing", st->pid, h->rt.id, st->id);
+  return 0;
+}
+
+#define UC_HOOK_SKIP 1
+
+/* Everything about the container, once: 0, UC_HOOK_SKIP (opted out), or
+ * -1 with *ERR. */
+static int
+resolve (const struct uc_state *st, const struct uc_opts *o, struct uc_hook *h, uc_error_t *err)
+{
+  uc_error_t e = NULL;
+
+  memset (h, 0, sizeof (*h));
+  h->st = st;
+  h->action = st->action;
+  h->pid = st->pid;
+  h->dirfd = -1;
+  h->id = st->id;
+  if (st->pid > 0 && uc_runtime_lookup (st->pid, &h->rt, &e) < 0)
     {
-      /* The runtime's own record must agree that this pid is this container. */
-      uc_error_t ignore = NULL;
-      if (uc_runtime_lookup (st, &ignore) > 0 && strcmp (st->id, id) != 0)
-        ret = uc_make_error (err, 0, "pid %d belongs to container %s, not to %s: refusing", st->pid, st->id, id);
-      uc_error_release (&ignore);
+      uc_warn ("cannot read the runtime's record of container pid %d (%s): no annotations from it", st->pid,
+               e->msg);
+      uc_error_release (&e);
     }
-  free (id);
-  return ret;
+  if (h->id == NULL)
+    h->id = h->rt.id;
+  h->ann = st->ann.n ? &st->ann : &h->rt.ann;
+  if (! st->from_criu && st->pid > 0 && check_oci_pid (h, err) < 0)
+    return -1;
+  if (uc_annotations_opt_out (h->ann))
+    {
+      uc_info ("container %s (pid %d) opted out with %s=%s: left alone", h->id ? h->id : "?", h->pid,
+               UC_ANNOTATION_DISABLE, uc_annotation (h->ann, UC_ANNOTATION_DISABLE));
+      return UC_HOOK_SKIP;
+    }
+  h->dirfd = open_image_dir (st, o, h->ann, err);
+  if (h->dirfd < 0)
+    return -1;
+  if (st->action == UC_ACTION_OCI)
+    snprintf (h->dump_id, sizeof (h->dump_id), "oci-%d", st->pid);
+  else
+    uc_dump_id (st->image_dir, h->dump_id);
+  return 0;
+}
+
+static void
+release (struct uc_hook *h)
+{
+  uc_runtime_rec_free (&h->rt);
+  if (h->dirfd >= 0)
+    close (h->dirfd);
+  h->dirfd = -1;
 }
 
 int
-uc_hook_main (int argc, char **argv, const char *prog, const char *what,
-              int (*run) (struct uc_state *, const struct uc_opts *, uc_error_t *))
+uc_hook_main (int argc, char **argv, const struct uc_hook_def *def)
 {
   static const struct option longopts[] = {
     { "image-dir", required_argument, NULL, 'd' }, { "verbose", no_argument, NULL, 'v' },
@@ -126,6 +142,7 @@ uc_hook_main (int argc, char **argv, const char *prog, const char *what,
   };
   struct uc_opts o = { 0 };
   struct uc_state st = { 0 };
+  struct uc_hook h = { .dirfd = -1 };
   uc_error_t err = NULL;
   int c, ret;
 
@@ -139,31 +156,35 @@ uc_hook_main (int argc, char **argv, const char *prog, const char *what,
         o.verbose = 1;
         break;
       case 'h':
-        usage (stdout, prog, what);
+        usage (stdout, def);
         return 0;
       case 'V':
-        printf ("%s %s\n", prog, UDPCORK_VERSION);
+        printf ("%s %s\n", def->prog, UDPCORK_VERSION);
         return 0;
       default:
-        usage (stderr, prog, what);
+        usage (stderr, def);
         return 2;
       }
   if (optind != argc)
     {
-      fprintf (stderr, "%s: unexpected argument `%s`\n", prog, argv[optind]);
+      fprintf (stderr, "%s: unexpected argument `%s`\n", def->prog, argv[optind]);
       return 2;
     }
-  uc_log_init (prog, o.verbose);
+  uc_log_init (def->prog, o.verbose);
 
   if (getenv ("CRTOOLS_SCRIPT_ACTION"))
     ret = uc_state_from_env (&st, &err);
   else
     ret = uc_state_read_json (STDIN_FILENO, &st, &err);
-  if (ret == 0)
+  if (ret == 0 && def->acts_on (st.action))
     {
       uc_debug ("%s: container pid %d, image dir %s", uc_action_name (st.action), st.pid,
                 st.image_dir ? st.image_dir : o.image_dir ? o.image_dir : "-");
-      ret = run (&st, &o, &err);
+      ret = resolve (&st, &o, &h, &err);
+      if (ret == 0)
+        ret = def->run (&h, &err);
+      else if (ret == UC_HOOK_SKIP)
+        ret = 0;
     }
   if (ret < 0)
     {
@@ -171,6 +192,7 @@ uc_hook_main (int argc, char **argv, const char *prog, const char *what,
         uc_error_wrap (&err, "%s", uc_action_name (st.action));
       uc_log_error (&err);
     }
+  release (&h);
   uc_state_free (&st);
   return ret < 0 ? 1 : 0;
 }

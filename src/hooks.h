@@ -1,46 +1,54 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The two hook programs' logic, one function per run; mains are in hooks/. */
+/* The two hook programs: one shared main (hooks/ holds their thin mains).
+ *
+ * The main reads the input (CRIU's CRTOOLS_* environment, or the OCI state
+ * JSON on stdin), and, for the actions a hook acts on, resolves the
+ * container once: the runtime's record (id, bundle, annotations), the
+ * checks of an OCI-mode pid, the opt-out, the image directory. The action
+ * then runs on that; nothing it is given changes under it. */
 #ifndef UDPCORK_HOOKS_H
 #define UDPCORK_HOOKS_H
 
 #include <stdbool.h>
+#include "dumpdir.h"
+#include "runtime.h"
 #include "state.h"
 
 struct uc_opts
 {
   int verbose;
-  const char *image_dir; /* --image-dir: OCI mode; CRTOOLS_IMAGE_DIR under CRIU */
+  const char *image_dir; /* --image-dir: OCI mode */
+};
+
+/* A hook run, resolved. */
+struct uc_hook
+{
+  const struct uc_state *st;  /* the input, as parsed */
+  enum uc_action action;
+  pid_t pid;                  /* the container's init (host pid), > 0 */
+  const char *id;             /* the container's id (the state's, else the runtime's), or NULL */
+  const struct uc_annotations *ann; /* the state's, else the bundle's (maybe empty) */
+  struct uc_runtime_rec rt;   /* the runtime's record, if any knows the container */
+  int dirfd;                  /* the image directory */
+  char dump_id[UC_DUMP_ID_LEN]; /* the dump this run belongs to (prestop) */
+};
+
+struct uc_hook_def
+{
+  const char *prog, *what;
+  bool (*acts_on) (enum uc_action a);
+  int (*run) (const struct uc_hook *h, uc_error_t *err);
 };
 
 /* udpcork-prestop: network-lock (capture), post-dump and network-unlock
  * (give back to the dumped sockets, once), OCI mode (capture from a paused
- * container into --image-dir). Other CRIU actions: nothing. */
-int uc_prestop (struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
-
+ * container into --image-dir). */
+extern const struct uc_hook_def uc_prestop_hook;
 /* udpcork-poststart: post-restore, or OCI mode with --image-dir: put the
- * saved datagrams into the restored sockets. Other actions: nothing. */
-int uc_poststart (struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
+ * saved datagrams into the restored sockets. */
+extern const struct uc_hook_def uc_poststart_hook;
 
-/* Shared main of the hook binaries: options, input (CRIU env or OCI state
- * JSON on stdin), logging, exit status. */
-int uc_hook_main (int argc, char **argv, const char *prog, const char *what,
-                  int (*run) (struct uc_state *, const struct uc_opts *, uc_error_t *));
-
-/* True if the container opted out (annotation UC_ANNOTATION_DISABLE, from
- * the OCI state or, under CRIU, from the runtime's record); logged. */
-bool uc_hook_opted_out (struct uc_state *st);
-
-/* OCI mode: the state's pid must be a container's (another pid namespace),
- * and the one the runtime knows under the state's id. */
-int uc_check_oci_pid (struct uc_state *st, uc_error_t *err);
-
-/* What both hooks do first: check the OCI pid, honour the opt-out, open the
- * image directory. Returns the directory fd, 0 < ... ; UC_HOOK_SKIP if the
- * container opted out; -1 with *ERR. */
-#define UC_HOOK_SKIP (-2)
-int uc_hook_begin (struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
-
-/* The image directory of this run, opened (O_DIRECTORY). */
-int uc_open_image_dir (const struct uc_state *st, const struct uc_opts *o, uc_error_t *err);
+/* Options, input, resolution, logging, exit status. */
+int uc_hook_main (int argc, char **argv, const struct uc_hook_def *def);
 
 #endif

@@ -1,32 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* udpcork-poststart: put the saved datagrams into the restored sockets. */
 #include <errno.h>
-#include <unistd.h>
+#include "dumpdir.h"
 #include "hooks.h"
 #include "image.h"
-#include "journal.h"
 #include "log.h"
 #include "putback.h"
 #include "util.h"
-#include "xalloc.h"
 
-int
-uc_poststart (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
+static int
+run (const struct uc_hook *h, uc_error_t *err)
 {
   struct uc_image img = { 0 };
   struct uc_container c = UC_CONTAINER_INIT;
   struct uc_putback_stats stats;
   int64_t t0 = uc_now_ns ();
-  cleanup_close int dirfd = -1;
   bool done = false;
   int ret;
 
-  if (st->action != UC_ACTION_OCI && st->action != UC_ACTION_POST_RESTORE)
-    return 0;
-  dirfd = uc_hook_begin (st, o, err);
-  if (dirfd < 0)
-    return dirfd == UC_HOOK_SKIP ? 0 : -1;
-  ret = uc_image_read (dirfd, UC_IMG_NAME, &img, err);
+  ret = uc_image_read (h->dirfd, UC_IMG_NAME, &img, err);
   if (ret < 0 && (*err)->status == ENOENT)
     {
       uc_error_release (err);
@@ -35,25 +27,25 @@ uc_poststart (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
     }
   if (ret < 0)
     return -1;
-  if (st->pid <= 0)
-    ret = uc_make_error (err, 0, "%s: no container pid", uc_action_name (st->action));
+  if (h->pid <= 0)
+    ret = uc_make_error (err, 0, "%s: no container pid", uc_action_name (h->action));
   if (ret == 0)
-    ret = uc_container_open (st->pid, &c, err);
+    ret = uc_container_open (h->pid, &c, err);
   /* Exactly once per restored container: a second run (a poststart hook
    * runs at every start) must not append the datagrams again. */
   if (ret == 0)
-    ret = uc_restored_check (dirfd, st->pid, &done, err);
+    ret = uc_restored_check (h->dirfd, h->pid, &done, err);
   if (ret == 0 && done)
-    uc_info ("container pid %d already got the datagrams of this image (%s says so): nothing to do", st->pid,
+    uc_info ("container pid %d already got the datagrams of this image (%s says so): nothing to do", h->pid,
              UC_RESTORED_NAME);
   else if (ret == 0)
     /* under CRIU the restored tasks still run with CRIU's credentials:
      * their own come from CRIU's images in the same directory */
-    ret = uc_restore (&c, &img, st->action == UC_ACTION_POST_RESTORE ? dirfd : -1, &stats, err);
+    ret = uc_restore (&c, &img, h->action == UC_ACTION_POST_RESTORE ? h->dirfd : -1, &stats, err);
   if (ret == 0 && ! done)
     {
       uc_error_t e = NULL;
-      if (uc_restored_mark (dirfd, st->pid, &e) < 0)
+      if (uc_restored_mark (h->dirfd, h->pid, &e) < 0)
         {
           uc_warn ("cannot record the restore in the image directory (%s): a second run would find the sockets "
                    "already holding their datagrams and leave them alone",
@@ -62,10 +54,23 @@ uc_poststart (struct uc_state *st, const struct uc_opts *o, uc_error_t *err)
         }
       uc_info ("container pid %d: %zu corked sockets restored, %zu bytes, and %zu unread datagrams, in %lld ms, peak "
                "RSS %ld KiB",
-               st->pid, stats.sockets, stats.bytes, stats.rx_dgrams, (long long) ((uc_now_ns () - t0) / 1000000),
+               h->pid, stats.sockets, stats.bytes, stats.rx_dgrams, (long long) ((uc_now_ns () - t0) / 1000000),
                uc_peak_rss_kib ());
     }
   uc_container_close (&c);
   uc_image_free (&img);
   return ret;
 }
+
+static bool
+acts_on (enum uc_action a)
+{
+  return a == UC_ACTION_OCI || a == UC_ACTION_POST_RESTORE;
+}
+
+const struct uc_hook_def uc_poststart_hook = {
+  .prog = "udpcork-poststart",
+  .what = "Put the saved corked UDP datagrams back into a restored container.",
+  .acts_on = acts_on,
+  .run = run,
+};

@@ -18,45 +18,30 @@
 #include "fault.h"
 #include "reinject.h"
 #include "rxinject.h"
+#include "sock.h"
 #include "util.h"
 #include "xalloc.h"
 #include <string.h>
 
-#ifndef UDP_CORK
-#define UDP_CORK 1
-#endif
 
 static const char *
 dgram_str (const UcDgram *d, char *buf, size_t len)
 {
-  char a[UC_ADDRSTRLEN];
-  snprintf (buf, len, "container pid %u fd %u %s %s", d->pid, d->fd, d->family == AF_INET6 ? "udp6" : "udp",
-            uc_addr_str (d->family, d->local_addr.data, d->local_port, a, sizeof (a)));
-  return buf;
+  return uc_sock_name (buf, len, 0, d->pid, d->fd, d->family, d->local_addr.data, d->local_port);
 }
 
-/* Duplicate the saved socket's fd from its process and check it is the
- * saved socket (for the dumped originals: the very inode). */
+/* Our duplicate of the saved socket's fd, checked (for the dumped
+ * originals: the very inode). */
 static int
 open_saved (const struct uc_container *c, const UcDgram *d, bool same_inode, uc_error_t *err)
 {
+  struct uc_sock_id id = { .family = d->family, .protocol = d->protocol, .addr = d->local_addr.data,
+                           .port = d->local_port, .ino = same_inode && d->has_ino ? d->ino : 0 };
   pid_t pid = uc_container_host_pid (c, d->pid);
-  struct stat st;
-  cleanup_close int fd = -1;
-  int ret;
 
   if (pid == 0)
     return uc_make_error (err, ESRCH, "no process with container pid %u", d->pid);
-  fd = uc_proc_getfd (c, pid, d->fd, err);
-  if (fd < 0)
-    return -1;
-  if (fstat (fd, &st) < 0 || (same_inode && d->has_ino && (unsigned long long) st.st_ino != d->ino))
-    return uc_make_error (err, 0, "fd %u of pid %d is no longer the dumped socket", d->fd, pid);
-  if (uc_check_identity (fd, d, err) < 0)
-    return -1;
-  ret = fd;
-  fd = -1;
-  return ret;
+  return uc_sock_open (c, pid, d->fd, &id, err);
 }
 
 /* Does R hold exactly the pending state D describes? */
@@ -103,10 +88,9 @@ verify (struct uc_bpf *b, const struct uc_image *img, const unsigned long long *
 static bool
 holds_dumped (int fd, const UcDgram *d)
 {
-  int q = 0, cork = 0;
-  socklen_t l = sizeof (cork);
+  int q = uc_sock_outq (fd), cork = uc_sockopt (fd, IPPROTO_UDP, UDP_CORK, -1);
 
-  if (ioctl (fd, SIOCOUTQ, &q) < 0 || getsockopt (fd, IPPROTO_UDP, UDP_CORK, &cork, &l) < 0)
+  if (q < 0 || cork < 0)
     return false;
   return (d->pending_family ? q > 0 : q == 0) && ! cork == ! (d->mode == UC_CORK_MODE__UC_CORK_SOCKOPT);
 }
@@ -115,10 +99,7 @@ holds_dumped (int fd, const UcDgram *d)
 static bool
 holds_something (int fd)
 {
-  int q = 0, cork = 0;
-  socklen_t l = sizeof (cork);
-
-  return ioctl (fd, SIOCOUTQ, &q) < 0 || q > 0 || getsockopt (fd, IPPROTO_UDP, UDP_CORK, &cork, &l) < 0 || cork;
+  return uc_sock_outq (fd) != 0 || uc_sockopt (fd, IPPROTO_UDP, UDP_CORK, -1) != 0;
 }
 
 /* The effective capabilities of the process that holds D's socket: now,

@@ -14,13 +14,11 @@
 #include "caps.h"
 #include "cmsg.h"
 #include "log.h"
+#include "sock.h"
 #include "util.h"
 #include "xalloc.h"
 #include <limits.h>
 
-#ifndef UDP_CORK
-#define UDP_CORK 1
-#endif
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
@@ -32,16 +30,6 @@
 #define SCM_TS_OPT_ID 81
 #endif
 #define UC_IPCORK_TS_OPT_ID 4
-
-static int
-sockopt_int (int fd, int level, int name, int dflt)
-{
-  int v = dflt;
-  socklen_t l = sizeof (v);
-  if (getsockopt (fd, level, name, &v, &l) < 0)
-    return dflt;
-  return v;
-}
 
 /* Can a datagram leave from ADDR (4 or 16 bytes) here? The restored
  * network namespace may have other addresses (podman restore --import
@@ -56,7 +44,7 @@ source_usable (int fd, const ProtobufCBinaryData *a)
 
   if (a->len != 4 && a->len != 16)
     return false;
-  if (sockopt_int (fd, IPPROTO_IP, IP_FREEBIND, 0) > 0 || sockopt_int (fd, IPPROTO_IP, IP_TRANSPARENT, 0) > 0)
+  if (uc_sockopt (fd, IPPROTO_IP, IP_FREEBIND, 0) > 0 || uc_sockopt (fd, IPPROTO_IP, IP_TRANSPARENT, 0) > 0)
     return true;
   if (a->len == 4)
     {
@@ -88,13 +76,13 @@ view_of (int fd, const UcDgram *d, struct uc_sockview *v)
   socklen_t l = sizeof (t);
   char name[IF_NAMESIZE];
 
-  v->priority = sockopt_int (fd, SOL_SOCKET, SO_PRIORITY, 0);
-  v->tos = sockopt_int (fd, IPPROTO_IP, IP_TOS, -1);
-  v->mark = (uint32_t) sockopt_int (fd, SOL_SOCKET, SO_MARK, 0);
-  v->bound_ifindex = sockopt_int (fd, SOL_SOCKET, SO_BINDTOIFINDEX, 0);
-  v->udp_segment = sockopt_int (fd, SOL_UDP, UDP_SEGMENT, 0);
+  v->priority = uc_sockopt (fd, SOL_SOCKET, SO_PRIORITY, 0);
+  v->tos = uc_sockopt (fd, IPPROTO_IP, IP_TOS, -1);
+  v->mark = (uint32_t) uc_sockopt (fd, SOL_SOCKET, SO_MARK, 0);
+  v->bound_ifindex = uc_sockopt (fd, SOL_SOCKET, SO_BINDTOIFINDEX, 0);
+  v->udp_segment = uc_sockopt (fd, SOL_UDP, UDP_SEGMENT, 0);
   v->txtime = getsockopt (fd, SOL_SOCKET, SO_TXTIME, &t, &l) == 0 && l == sizeof (t) && t.clockid >= 0;
-  v->flowinfo_send = sockopt_int (fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, 0) > 0;
+  v->flowinfo_send = uc_sockopt (fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, 0) > 0;
   v->src_usable = d->has_src_addr && source_usable (fd, &d->src_addr);
   v->oif_exists = d->has_oif && d->oif && d->oif <= INT_MAX && if_indextoname (d->oif, name) != NULL;
 }
@@ -209,49 +197,6 @@ uc_reinject (int fd, const UcDgram *d, uint64_t caps, const char *who, uc_error_
     }
   if ((size_t) r != d->payload.len)
     return uc_make_error (err, 0, "sendmsg took %zd of %zu bytes", r, d->payload.len);
-  return 0;
-}
-
-int
-uc_check_identity (int fd, const UcDgram *d, uc_error_t *err)
-{
-  return uc_check_identity_of (fd, d->family, d->protocol, &d->local_addr, d->local_port, err);
-}
-
-int
-uc_check_identity_of (int fd, uint32_t family, uint32_t protocol, const ProtobufCBinaryData *local_addr,
-                      uint32_t local_port, uc_error_t *err)
-{
-  struct sockaddr_storage ss;
-  socklen_t l = sizeof (ss);
-  int type = sockopt_int (fd, SOL_SOCKET, SO_TYPE, -1);
-  int dom = sockopt_int (fd, SOL_SOCKET, SO_DOMAIN, -1);
-  int proto = sockopt_int (fd, SOL_SOCKET, SO_PROTOCOL, -1);
-  const void *addr;
-  unsigned port;
-
-  if (type != SOCK_DGRAM || dom != (int) family || proto != (int) protocol)
-    return uc_make_error (err, 0, "not the saved socket (type %d domain %d protocol %d, expected datagram %u/%u)",
-                          type, dom, proto, family, protocol);
-  if (getsockname (fd, (struct sockaddr *) &ss, &l) < 0)
-    return uc_make_error (err, errno, "getsockname");
-  if (dom == AF_INET)
-    {
-      addr = &((struct sockaddr_in *) &ss)->sin_addr;
-      port = ntohs (((struct sockaddr_in *) &ss)->sin_port);
-    }
-  else
-    {
-      addr = &((struct sockaddr_in6 *) &ss)->sin6_addr;
-      port = ntohs (((struct sockaddr_in6 *) &ss)->sin6_port);
-    }
-  if (port != local_port || local_addr->len != (dom == AF_INET ? 4u : 16u)
-      || memcmp (addr, local_addr->data, local_addr->len) != 0)
-    {
-      char a[UC_ADDRSTRLEN], b[UC_ADDRSTRLEN];
-      return uc_make_error (err, 0, "not the saved socket: bound to %s, saved %s", uc_addr_str (dom, addr, port, a, sizeof (a)),
-                            uc_addr_str (dom, local_addr->data, local_port, b, sizeof (b)));
-    }
   return 0;
 }
 

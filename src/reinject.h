@@ -15,12 +15,6 @@
  * those of the socket's owner (caps.h). */
 int uc_reinject (int fd, const UcDgram *d, uint64_t caps, const char *who, uc_error_t *err);
 
-/* Check that FD is a socket of D's family and protocol bound to D's local
- * address and port (the restored socket is the one that was dumped). */
-int uc_check_identity (int fd, const UcDgram *d, uc_error_t *err);
-int uc_check_identity_of (int fd, uint32_t family, uint32_t protocol, const ProtobufCBinaryData *local_addr,
-                          uint32_t local_port, uc_error_t *err);
-
 /* "1.2.3.4:5" destination of D's pending datagram, or "-". */
 const char *uc_dgram_dst_str (const UcDgram *d, char *buf, size_t len);
 /* "UDP_CORK" or "MSG_MORE". */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
+#include "xalloc.h"
 
 #define UC_RUNTIME_MAX_JSON (1u << 20)
 
@@ -43,7 +44,7 @@ record_bundle (yajl_val root, pid_t pid)
 }
 
 static int
-scan_root (const char *root, struct uc_state *st, uc_error_t *err)
+scan_root (const char *root, pid_t pid, struct uc_runtime_rec *out, uc_error_t *err)
 {
   static const char *const files[] = { "status", "state.json" };
   struct dirent *de;
@@ -56,28 +57,23 @@ scan_root (const char *root, struct uc_state *st, uc_error_t *err)
     for (size_t f = 0; f < 2 && found == 0 && de->d_name[0] != '.'; f++)
       {
         char path[4096];
-        uc_error_t ignore = NULL;
         const char *bundle;
         yajl_val rec;
 
         snprintf (path, sizeof (path), "%s/%s/%s", root, de->d_name, files[f]);
-        rec = uc_json_parse_file (path, UC_RUNTIME_MAX_JSON, &ignore);
-        uc_error_release (&ignore); /* not a record, or another container's */
-        bundle = record_bundle (rec, st->pid);
+        rec = uc_json_parse_file (path, UC_RUNTIME_MAX_JSON, NULL); /* not a record, or another container's */
+        bundle = record_bundle (rec, pid);
         if (bundle)
           {
             found = 1;
-            free (st->id);
-            free (st->bundle);
-            st->id = strdup (de->d_name);
-            st->bundle = strdup (bundle);
+            out->root = xstrdup (root);
+            out->id = xstrdup (de->d_name);
+            out->bundle = xstrdup (bundle);
             snprintf (path, sizeof (path), "%s/config.json", bundle);
-            if (st->id == NULL || st->bundle == NULL)
-              found = uc_make_error (err, ENOMEM, "runtime record");
-            else if (st->n_annotations == 0 && uc_state_annotations_from_config (st, path, err) < 0)
+            if (uc_annotations_from_config (&out->ann, path, err) < 0)
               found = -1;
             else
-              uc_debug ("container pid %d is `%s` (bundle %s, %s)", st->pid, st->id, st->bundle, root);
+              uc_debug ("container pid %d is `%s` (bundle %s, %s)", pid, out->id, out->bundle, root);
           }
         if (rec)
           yajl_tree_free (rec);
@@ -86,18 +82,58 @@ scan_root (const char *root, struct uc_state *st, uc_error_t *err)
   return found;
 }
 
+/* ROOT, or for ROOT/ *, each directory in it. */
+static int
+scan (const char *root, pid_t pid, struct uc_runtime_rec *out, uc_error_t *err)
+{
+  size_t n = strlen (root);
+  cleanup_free char *parent = NULL;
+  struct dirent *de;
+  int found = 0;
+  DIR *d;
+
+  if (n < 2 || strcmp (root + n - 2, "/*") != 0)
+    return scan_root (root, pid, out, err);
+  parent = xstrdup (root);
+  parent[n - 2] = '\0';
+  d = opendir (parent);
+  if (d == NULL)
+    return 0;
+  while (found == 0 && (de = readdir (d)))
+    if (de->d_name[0] != '.' && de->d_type == DT_DIR)
+      {
+        cleanup_free char *sub = NULL;
+        if (asprintf (&sub, "%s/%s", parent, de->d_name) < 0)
+          abort ();
+        found = scan_root (sub, pid, out, err);
+      }
+  closedir (d);
+  return found;
+}
+
 int
-uc_runtime_lookup (struct uc_state *st, uc_error_t *err)
+uc_runtime_lookup (pid_t pid, struct uc_runtime_rec *rec, uc_error_t *err)
 {
   const char *env = getenv ("UDPCORK_RUNTIME_ROOTS");
-  char *roots = strdup (env && *env ? env : UC_RUNTIME_ROOTS), *save = NULL;
+  cleanup_free char *roots = xstrdup (env && *env ? env : UC_RUNTIME_ROOTS);
+  char *save = NULL;
   int found = 0;
 
-  if (roots == NULL)
-    return uc_make_error (err, ENOMEM, "runtime roots");
-  if (st->pid > 0)
+  memset (rec, 0, sizeof (*rec));
+  if (pid > 0)
     for (char *r = strtok_r (roots, ":", &save); r && found == 0; r = strtok_r (NULL, ":", &save))
-      found = scan_root (r, st, err);
-  free (roots);
+      found = scan (r, pid, rec, err);
+  if (found < 0)
+    uc_runtime_rec_free (rec);
   return found;
+}
+
+void
+uc_runtime_rec_free (struct uc_runtime_rec *rec)
+{
+  free (rec->root);
+  free (rec->id);
+  free (rec->bundle);
+  uc_annotations_free (&rec->ann);
+  memset (rec, 0, sizeof (*rec));
 }

@@ -17,6 +17,7 @@
 #include "packet.h"
 #include "reinject.h"
 #include "route.h"
+#include "sock.h"
 #include "util.h"
 #include "xalloc.h"
 
@@ -199,6 +200,8 @@ local_addresses (const UcRxsock *rs, struct target *t, uc_error_t *err)
 static int
 open_target (const struct uc_container *c, const UcRxsock *rs, struct target *t, uc_error_t *err)
 {
+  struct uc_sock_id id = { .family = rs->family, .protocol = rs->protocol, .addr = rs->local_addr.data,
+                           .port = rs->local_port };
   pid_t pid = uc_container_host_pid (c, rs->pid);
   struct stat st;
 
@@ -206,10 +209,8 @@ open_target (const struct uc_container *c, const UcRxsock *rs, struct target *t,
   t->rcvbuf = -1;
   if (pid == 0)
     return uc_make_error (err, ESRCH, "no process with container pid %u", rs->pid);
-  t->fd = uc_proc_getfd (c, pid, rs->fd, err);
+  t->fd = uc_sock_open (c, pid, rs->fd, &id, err);
   if (t->fd < 0)
-    return -1;
-  if (uc_check_identity_of (t->fd, rs->family, rs->protocol, &rs->local_addr, rs->local_port, err) < 0)
     return -1;
   if (fstat (t->fd, &st) < 0)
     return uc_make_error (err, errno, "fstat");
@@ -240,10 +241,7 @@ close_target (struct target *t, const UcRxsock *rs, bool ok)
 static const char *
 rs_str (const UcRxsock *rs, char *buf, size_t len)
 {
-  char a[UC_ADDRSTRLEN];
-  snprintf (buf, len, "container pid %u fd %u %s", rs->pid, rs->fd,
-            uc_addr_str (rs->family, rs->local_addr.data, rs->local_port, a, sizeof (a)));
-  return buf;
+  return uc_sock_name (buf, len, 0, rs->pid, rs->fd, rs->family, rs->local_addr.data, rs->local_port);
 }
 
 int

@@ -12,6 +12,7 @@
 #include "image.h"
 #include "log.h"
 #include "packet.h"
+#include "sock.h"
 #include "xalloc.h"
 #include <stdio.h>
 #include <sys/stat.h>
@@ -176,7 +177,6 @@ uc_rx_peek_undo (const struct uc_container *c, int dirfd, uc_error_t *err)
       int pid, fd, family, peek_off, v[N_OPTS], used = 0, k;
       unsigned long long ino;
       char who[96];
-      struct stat st;
       cleanup_close int s = -1;
       uc_error_t e = NULL;
 
@@ -191,8 +191,8 @@ uc_rx_peek_undo (const struct uc_container *c, int dirfd, uc_error_t *err)
       for (k = 0; k < (family == AF_INET6 ? 6 : 3); k++)
         v[k] = v[k] != 0;
       snprintf (who, sizeof (who), "pid %d fd %d", pid, fd);
-      s = uc_proc_getfd (c, pid, fd, &e);
-      if (s < 0 || fstat (s, &st) < 0 || (unsigned long long) st.st_ino != ino)
+      s = uc_sock_open (c, pid, fd, &(struct uc_sock_id) { .ino = ino }, &e);
+      if (s < 0)
         {
           uc_warn ("socket %s: not the one udpcork peeked at any more (%s): its receive options are left as they are",
                    who, e ? e->msg : "another inode");
@@ -362,7 +362,7 @@ uc_rx_save (const struct uc_container *c, int dirfd, struct uc_target *t, size_t
       p[np] = (struct peek) { .fd = -1, .family = t[i].rec.family, .pid = t[i].pid, .appfd = t[i].fd,
                               .ino = t[i].rec.ino };
       uc_target_str (&t[i], who, sizeof (who));
-      p[np].fd = uc_proc_getfd (c, t[i].pid, t[i].fd, err);
+      p[np].fd = uc_sock_open (c, t[i].pid, t[i].fd, &(struct uc_sock_id) { .ino = t[i].rec.ino }, err);
       if (p[np].fd < 0 || peek_read (&p[np], err) < 0)
         ret = uc_error_wrap (err, "receive queue of socket %s (nothing was changed)", who);
       np++;

@@ -134,21 +134,30 @@ gen_opt_int (yajl_gen g, const char *key, protobuf_c_boolean has, int32_t v)
     yajl_gen_null (g);
 }
 
+/* The socket's owner and identity: opens the object. */
+static void
+gen_owner (yajl_gen g, uint32_t pid, uint32_t fd, uint32_t family, const ProtobufCBinaryData *local, uint32_t port)
+{
+  char a[UC_ADDRSTRLEN];
+
+  yajl_gen_map_open (g);
+  gen_str (g, "pid");
+  yajl_gen_integer (g, pid);
+  gen_str (g, "fd");
+  yajl_gen_integer (g, fd);
+  gen_str (g, "family");
+  gen_str (g, family == AF_INET6 ? "inet6" : family == AF_INET ? "inet" : "?");
+  gen_str (g, "local");
+  gen_str (g, bin_addr (local, port, a));
+}
+
 static void
 gen_dgram (yajl_gen g, const UcDgram *d)
 {
   struct dgram_view v;
 
   view_dgram (d, &v);
-  yajl_gen_map_open (g);
-  gen_str (g, "pid");
-  yajl_gen_integer (g, d->pid);
-  gen_str (g, "fd");
-  yajl_gen_integer (g, d->fd);
-  gen_str (g, "family");
-  gen_str (g, v.family);
-  gen_str (g, "local");
-  gen_str (g, v.local);
+  gen_owner (g, d->pid, d->fd, d->family, &d->local_addr, d->local_port);
   gen_str (g, "destination");
   gen_str (g, v.dest);
   gen_str (g, "mode");
@@ -197,16 +206,7 @@ print_json (FILE *out, const struct uc_image *img, uc_error_t *err)
   for (i = 0; i < img->n_rxsocks; i++)
     {
       const UcRxsock *r = img->rxsocks[i];
-      char local[UC_ADDRSTRLEN];
-      yajl_gen_map_open (g);
-      gen_str (g, "pid");
-      yajl_gen_integer (g, r->pid);
-      gen_str (g, "fd");
-      yajl_gen_integer (g, r->fd);
-      gen_str (g, "family");
-      gen_str (g, r->family == AF_INET6 ? "inet6" : "inet");
-      gen_str (g, "local");
-      gen_str (g, bin_addr (&r->local_addr, r->local_port, local));
+      gen_owner (g, r->pid, r->fd, r->family, &r->local_addr, r->local_port);
       gen_str (g, "datagrams");
       yajl_gen_integer (g, r->n_dgrams);
       gen_str (g, "bytes");

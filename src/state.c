@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "state.h"
 #include "util.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,9 +72,8 @@ parse_pid (const char *s, pid_t *out)
 static int
 dup_string (const char *s, char **out, uc_error_t *err)
 {
-  *out = strdup (s);
-  if (*out == NULL)
-    return uc_make_error (err, errno, "strdup");
+  *out = xstrdup (s);
+  (void) err;
   return 0;
 }
 
@@ -127,7 +127,7 @@ get_pid (yajl_val obj, const char *status, pid_t *out, uc_error_t *err)
 }
 
 static int
-get_annotations (yajl_val obj, struct uc_state *st, uc_error_t *err)
+get_annotations (yajl_val obj, struct uc_annotations *a, uc_error_t *err)
 {
   yajl_val v = member (obj, "annotations");
   size_t i, n;
@@ -142,17 +142,14 @@ get_annotations (yajl_val obj, struct uc_state *st, uc_error_t *err)
       return uc_make_error (err, 0, BAD_STATE "annotation \"%s\" must be a string", v->u.object.keys[i]);
   if (n == 0)
     return 0;
-  st->ann_keys = calloc (n, sizeof (char *));
-  st->ann_values = calloc (n, sizeof (char *));
-  if (st->ann_keys == NULL || st->ann_values == NULL)
-    return uc_make_error (err, errno, "allocate annotations");
+  a->keys = xcalloc (n, sizeof (char *));
+  a->values = xcalloc (n, sizeof (char *));
   for (i = 0; i < n; i++)
     {
-      st->n_annotations = i + 1; /* so that uc_state_free sees partial work */
-      if (dup_string (v->u.object.keys[i], &st->ann_keys[i], err) < 0
-          || dup_string (YAJL_GET_STRING (v->u.object.values[i]), &st->ann_values[i], err) < 0)
-        return -1;
+      a->keys[i] = xstrdup (v->u.object.keys[i]);
+      a->values[i] = xstrdup (YAJL_GET_STRING (v->u.object.values[i]));
     }
+  a->n = n;
   return 0;
 }
 
@@ -170,7 +167,7 @@ fill_from_tree (yajl_val root, struct uc_state *st, uc_error_t *err)
     return uc_make_error (err, 0, BAD_STATE "\"id\" must not be empty");
   if (get_pid (root, st->status, &st->pid, err) < 0)
     return -1;
-  return get_annotations (root, st, err);
+  return get_annotations (root, &st->ann, err);
 }
 
 /* First line of a yajl error message, trimmed. */
@@ -208,9 +205,9 @@ uc_state_parse_json (const char *buf, size_t len, struct uc_state *st, uc_error_
     return uc_make_error (err, 0, "no OCI state on stdin (empty input)");
   if (memchr (buf, '\0', len) != NULL)
     return uc_make_error (err, 0, "invalid OCI state JSON: contains a NUL byte");
-  text = strndup (buf, len);
-  if (text == NULL)
-    return uc_make_error (err, errno, "strndup");
+  text = xmalloc (len + 1);
+  memcpy (text, buf, len);
+  text[len] = '\0';
   root = yajl_tree_parse (text, errbuf, sizeof (errbuf));
   free (text);
   if (root == NULL)
@@ -256,17 +253,20 @@ uc_json_parse_file (const char *path, size_t max, uc_error_t *err)
 }
 
 int
-uc_state_annotations_from_config (struct uc_state *st, const char *config, uc_error_t *err)
+uc_annotations_from_config (struct uc_annotations *a, const char *config, uc_error_t *err)
 {
   yajl_val root = uc_json_parse_file (config, UC_STATE_MAX_JSON, err);
   int ret;
 
   if (root == NULL)
     return -1;
-  ret = YAJL_IS_OBJECT (root) ? get_annotations (root, st, err) : uc_make_error (err, 0, "`%s`: not an object", config);
+  ret = YAJL_IS_OBJECT (root) ? get_annotations (root, a, err) : uc_make_error (err, 0, "`%s`: not an object", config);
   yajl_tree_free (root);
   if (ret < 0)
-    uc_error_wrap (err, "annotations of `%s`", config);
+    {
+      uc_annotations_free (a);
+      uc_error_wrap (err, "annotations of `%s`", config);
+    }
   return ret;
 }
 
@@ -319,30 +319,33 @@ uc_state_from_env (struct uc_state *st, uc_error_t *err)
 }
 
 const char *
-uc_state_annotation (const struct uc_state *st, const char *key)
+uc_annotation (const struct uc_annotations *a, const char *key)
 {
-  size_t i;
-
-  for (i = 0; i < st->n_annotations; i++)
-    if (strcmp (st->ann_keys[i], key) == 0)
-      return st->ann_values[i];
+  for (size_t i = 0; i < a->n; i++)
+    if (strcmp (a->keys[i], key) == 0)
+      return a->values[i];
   return NULL;
+}
+
+void
+uc_annotations_free (struct uc_annotations *a)
+{
+  for (size_t i = 0; i < a->n; i++)
+    {
+      free (a->keys[i]);
+      free (a->values[i]);
+    }
+  free (a->keys);
+  free (a->values);
+  memset (a, 0, sizeof (*a));
 }
 
 void
 uc_state_free (struct uc_state *st)
 {
-  size_t i;
-
   if (st == NULL)
     return;
-  for (i = 0; i < st->n_annotations; i++)
-    {
-      free (st->ann_keys[i]);
-      free (st->ann_values[i]);
-    }
-  free (st->ann_keys);
-  free (st->ann_values);
+  uc_annotations_free (&st->ann);
   free (st->action_name);
   free (st->oci_version);
   free (st->id);
@@ -353,8 +356,8 @@ uc_state_free (struct uc_state *st)
 }
 
 bool
-uc_state_opted_out (const struct uc_state *st)
+uc_annotations_opt_out (const struct uc_annotations *a)
 {
-  const char *v = uc_state_annotation (st, UC_ANNOTATION_DISABLE);
+  const char *v = uc_annotation (a, UC_ANNOTATION_DISABLE);
   return v && (strcmp (v, "true") == 0 || strcmp (v, "1") == 0 || strcmp (v, "yes") == 0);
 }

@@ -29,6 +29,14 @@ enum uc_action
   UC_ACTION_OTHER
 };
 
+/* OCI annotations: the state's, or a bundle's config.json's. */
+struct uc_annotations
+{
+  size_t n;
+  char **keys;
+  char **values;
+};
+
 struct uc_state
 {
   bool from_criu;        /* true: CRTOOLS_* env */
@@ -37,9 +45,7 @@ struct uc_state
   char *oci_version, *id, *status, *bundle; /* JSON; NULL when absent/from env */
   pid_t pid;             /* container init (host pid); 0 if unknown (e.g. pre-restore) */
   char *image_dir;       /* CRTOOLS_IMAGE_DIR, or NULL */
-  size_t n_annotations;
-  char **ann_keys;
-  char **ann_values;
+  struct uc_annotations ann;
 };
 
 /* Parse LEN bytes of OCI state JSON.  On failure *ST is left zeroed. */
@@ -50,15 +56,15 @@ int uc_state_read_json (int fd, struct uc_state *st, uc_error_t *err);
  * CRTOOLS_INIT_PID (optional; empty = 0), CRTOOLS_IMAGE_DIR (optional). */
 int uc_state_from_env (struct uc_state *st, uc_error_t *err);
 /* Value of annotation KEY, or NULL. */
-const char *uc_state_annotation (const struct uc_state *st, const char *key);
+const char *uc_annotation (const struct uc_annotations *a, const char *key);
+void uc_annotations_free (struct uc_annotations *a);
 /* "network-lock" etc.; "oci" for UC_ACTION_OCI, "other" for UC_ACTION_OTHER. */
 const char *uc_action_name (enum uc_action a);
 /* Free what *ST owns and zero it; safe on a zeroed struct. */
 void uc_state_free (struct uc_state *st);
 
-/* Read the "annotations" of an OCI config.json into ST (which must have
- * none yet). */
-int uc_state_annotations_from_config (struct uc_state *st, const char *config, uc_error_t *err);
+/* Read the "annotations" of an OCI config.json into A (empty before). */
+int uc_annotations_from_config (struct uc_annotations *a, const char *config, uc_error_t *err);
 
 /* Parse the JSON file PATH (at most MAX bytes): a yajl tree to free with
  * yajl_tree_free, or NULL with *ERR. */
@@ -68,7 +74,7 @@ yajl_val uc_json_parse_file (const char *path, size_t max, uc_error_t *err);
 /* The opt-out annotation: a container that has it set to "true" is left
  * alone by both hooks. */
 #define UC_ANNOTATION_DISABLE "io.github.udpcork.disable"
-bool uc_state_opted_out (const struct uc_state *st);
+bool uc_annotations_opt_out (const struct uc_annotations *a);
 
 /* OCI mode: the image directory, when --image-dir is not given. */
 #define UC_ANNOTATION_IMAGE_DIR "io.github.udpcork.image-dir"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "util.h"
+#include "xalloc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,23 +13,18 @@
 #include <unistd.h>
 
 /* Make room for at least one more byte plus the NUL, never beyond LIMIT. */
-static int
-grow (char **buf, size_t *cap, size_t used, size_t limit, uc_error_t *err)
+static void
+grow (char **buf, size_t *cap, size_t used, size_t limit)
 {
   size_t ncap;
-  char *n;
 
   if (used + 2 <= *cap)
-    return 0;
+    return;
   ncap = *cap ? *cap * 2 : 4096;
   if (ncap > limit)
     ncap = limit;
-  n = realloc (*buf, ncap);
-  if (n == NULL)
-    return uc_make_error (err, errno, "allocate %zu bytes", ncap);
-  *buf = n;
+  *buf = xrealloc (*buf, ncap);
   *cap = ncap;
-  return 0;
 }
 
 int
@@ -42,8 +38,7 @@ uc_read_all (int fd, size_t max, char **out, size_t *len, uc_error_t *err)
       ssize_t r;
 
       /* MAX + 2: one byte past MAX to detect oversized input, and the NUL. */
-      if (grow (&buf, &cap, used, max + 2, err) < 0)
-        goto fail;
+      grow (&buf, &cap, used, max + 2);
       r = read (fd, buf + used, cap - used - 1);
       if (r < 0 && errno == EINTR)
         continue;

@@ -27,16 +27,22 @@ one_line_error() {
 	assert_output --regexp "^udpcork-(prestop|poststart): error: "
 }
 
-# saved NAME ARGS...: a container NAME running udpapp ARGS..., checkpointed
-# with --leave-running: its image (a real one) in $(ct_dir NAME)/img.
-saved() {
+# saved_app NAME PROG ARGS...: a container NAME running build/test/PROG
+# ARGS..., checkpointed with --leave-running: its image (a real one) in
+# $(ct_dir NAME)/img.
+saved_app() {
 	local name=$1
-	shift
-	ct_create "$name" /udpapp "$@"
+	ct_app "$@"
 	ct_run "$name"
 	ct_wait "$name" ready
 	run ct_checkpoint "$name" --leave-running
 	[ "$status" -eq 0 ] || { ct_criu_log "$name"; false; }
+}
+
+saved() { # NAME ARGS...: the same with udpapp
+	local name=$1
+	shift
+	saved_app "$name" udpapp "$@"
 }
 
 # target NAME ARGS...: a fresh container running the same app: the image's
@@ -89,11 +95,7 @@ poststart() {
 }
 
 @test "finding 2: a 200000-byte unread datagram in an image: one-line error, nothing injected" {
-	ct_app t2src rxq -f 4 -n 5
-	ct_run t2src
-	ct_wait t2src ready
-	run ct_checkpoint t2src --leave-running
-	[ "$status" -eq 0 ] || { ct_criu_log t2src; false; }
+	saved_app t2src rxq -f 4 -n 5
 	edit "$(ct_dir t2src)/img/udpcork.img" rxdgram.0.payload=len:200000
 	ct_app t2 rxq -f 4 -n 0
 	ct_run t2
@@ -152,11 +154,7 @@ leaving() { # NAME: packets that left the netns through another interface than l
 }
 
 @test "finding 4: unread datagrams sent to addresses that are not local (elsewhere, multicast, broadcast) never leave the namespace" {
-	ct_app t4src rxq -f 4 -n 5
-	ct_run t4src
-	ct_wait t4src ready
-	run ct_checkpoint t4src --leave-running
-	[ "$status" -eq 0 ] || { ct_criu_log t4src; false; }
+	saved_app t4src rxq -f 4 -n 5
 	edit "$(ct_dir t4src)/img/udpcork.img" rxdgram.0.dst_addr=10.9.9.9 rxdgram.1.dst_addr=239.1.1.1 \
 		rxdgram.2.dst_addr=255.255.255.255
 	rx_target t4
@@ -176,11 +174,7 @@ leaving() { # NAME: packets that left the netns through another interface than l
 }
 
 @test "finding 4: receive queues are never injected into the host's network namespace" {
-	ct_app t4hsrc rxq -f 4 -n 3
-	ct_run t4hsrc
-	ct_wait t4hsrc ready
-	run ct_checkpoint t4hsrc --leave-running
-	[ "$status" -eq 0 ] || { ct_criu_log t4hsrc; false; }
+	saved_app t4hsrc rxq -f 4 -n 3
 	ct_app t4h rxq -f 4 -n 0 -p 9100
 	ct_host_network t4h
 	ct_run t4h

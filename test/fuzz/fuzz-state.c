@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer target: the OCI state JSON reader (uc_state_parse_json) and the
- * config.json annotations reader (uc_state_annotations_from_config, through
+ * config.json annotations reader (uc_annotations_from_config, through
  * a memfd so that no file is written).  Build and run with `make fuzz`. */
 #include "state.h"
 
@@ -17,11 +17,11 @@ use_state (const struct uc_state *st)
   size_t i;
 
   /* Touch every string the parser handed out. */
-  for (i = 0; i < st->n_annotations; i++)
-    if (uc_state_annotation (st, st->ann_keys[i]) == NULL || strlen (st->ann_values[i]) > SIZE_MAX / 2)
+  for (i = 0; i < st->ann.n; i++)
+    if (uc_annotation (&st->ann, st->ann.keys[i]) == NULL || strlen (st->ann.values[i]) > SIZE_MAX / 2)
       abort ();
-  (void) uc_state_opted_out (st);
-  (void) uc_state_annotation (st, UC_ANNOTATION_IMAGE_DIR);
+  (void) uc_annotations_opt_out (&st->ann);
+  (void) uc_annotation (&st->ann, UC_ANNOTATION_IMAGE_DIR);
   if (st->id == NULL || st->id[0] == '\0' || st->oci_version == NULL || st->status == NULL)
     abort (); /* promised by a successful parse */
   if (st->pid < 0 || st->pid > UC_PID_MAX)
@@ -34,7 +34,7 @@ fuzz_config (const uint8_t *data, size_t size)
 {
   static int fd = -1;
   char path[64];
-  struct uc_state st;
+  struct uc_annotations a = { 0 };
   uc_error_t err = NULL;
 
   if (fd < 0)
@@ -46,16 +46,15 @@ fuzz_config (const uint8_t *data, size_t size)
   if (ftruncate (fd, 0) < 0 || pwrite (fd, data, size, 0) != (ssize_t) size)
     abort ();
   snprintf (path, sizeof (path), "/proc/self/fd/%d", fd);
-  memset (&st, 0, sizeof (st));
-  if (uc_state_annotations_from_config (&st, path, &err) < 0)
+  if (uc_annotations_from_config (&a, path, &err) < 0)
     {
-      if (err == NULL || err->msg == NULL)
+      if (err == NULL || err->msg == NULL || a.n != 0)
         abort ();
       uc_error_release (&err);
     }
   else
-    (void) uc_state_opted_out (&st);
-  uc_state_free (&st);
+    (void) uc_annotations_opt_out (&a);
+  uc_annotations_free (&a);
 }
 
 int

@@ -47,21 +47,21 @@ test_good (void)
   CHECK (st.pid == 1234, "full: pid");
   CHECK (st.bundle && strcmp (st.bundle, "/run/b") == 0, "full: bundle");
   CHECK (st.image_dir == NULL, "full: no image dir");
-  CHECK (st.n_annotations == 2, "full: 2 annotations");
-  CHECK (uc_state_annotation (&st, "io.udpcork/x") && strcmp (uc_state_annotation (&st, "io.udpcork/x"), "y") == 0,
+  CHECK (st.ann.n == 2, "full: 2 annotations");
+  CHECK (uc_annotation (&st.ann, "io.udpcork/x") && strcmp (uc_annotation (&st.ann, "io.udpcork/x"), "y") == 0,
          "full: annotation lookup");
-  CHECK (uc_state_annotation (&st, "missing") == NULL, "full: missing annotation is NULL");
+  CHECK (uc_annotation (&st.ann, "missing") == NULL, "full: missing annotation is NULL");
   uc_state_free (&st);
-  CHECK (st.id == NULL && st.n_annotations == 0, "uc_state_free zeroes");
+  CHECK (st.id == NULL && st.ann.n == 0, "uc_state_free zeroes");
 
   ret = parse (STATE (",\"pid\":4194304"), &st, &err);
   tap_check_ok (ret, &err, "no annotations, no bundle");
-  CHECK (st.pid == 4194304 && st.bundle == NULL && st.n_annotations == 0, "pid 4194304 accepted, bundle NULL");
+  CHECK (st.pid == 4194304 && st.bundle == NULL && st.ann.n == 0, "pid 4194304 accepted, bundle NULL");
   uc_state_free (&st);
 
   ret = parse (" \n{\"ociVersion\":\"1.0.0\",\"id\":\"x\",\"status\":\"stopped\",\"annotations\":{}}\n", &st, &err);
   tap_check_ok (ret, &err, "stopped without pid");
-  CHECK (st.pid == 0 && st.n_annotations == 0, "stopped: pid 0, empty annotations");
+  CHECK (st.pid == 0 && st.ann.n == 0, "stopped: pid 0, empty annotations");
   uc_state_free (&st);
 
   ret = parse ("{\"ociVersion\":\"1.0.0\",\"id\":\"x\",\"status\":\"creating\"}", &st, &err);
@@ -221,7 +221,7 @@ test_env (void)
   CHECK (st.action_name && strcmp (st.action_name, "network-lock") == 0, "env: action_name verbatim");
   CHECK (st.pid == 42, "env: pid 42");
   CHECK (st.image_dir && strcmp (st.image_dir, "/var/lib/ckpt") == 0, "env: image dir");
-  CHECK (st.id == NULL && st.oci_version == NULL && st.n_annotations == 0, "env: no JSON fields");
+  CHECK (st.id == NULL && st.oci_version == NULL && st.ann.n == 0, "env: no JSON fields");
   uc_state_free (&st);
 
   set_env ("pre-restore", "", NULL);

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "dumpdir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "bpfobj.h"
+#include "capture.h"
+#include "container.h"
+#include "fault.h"
+#include "image.h"
+#include "log.h"
+#include "util.h"
+#include "validate.h"
+#include "xalloc.h"
+
+/* ----------------------------------------------------------- the journal */
+
+enum journal
+{
+  JOURNAL_NONE = 0, /* no journal: nothing was captured */
+  JOURNAL_CAPTURED, /* datagrams are in the image only */
+  JOURNAL_RETURNED, /* ... and were given back to the dumped sockets */
+};
+
+static const char *const names[] = { "none", "captured", "returned" };
+
+/* A small text file of DIRFD (no symlink, no FIFO, at most MAX - 1 bytes)
+ * into BUF, NUL-terminated. 0 with *MISSING set if it does not exist. */
+static int
+read_small (int dirfd, const char *name, char *buf, size_t max, bool *missing, uc_error_t *err)
+{
+  const void *data;
+  uc_error_t e = NULL;
+  size_t len;
+
+  *missing = false;
+  if (uc_file_map (dirfd, name, max - 1, &data, &len, &e) < 0)
+    {
+      *missing = e->status == ENOENT;
+      if (*missing)
+        {
+          uc_error_release (&e);
+          return 0;
+        }
+      uc_make_error (err, 0, "read %s: %s", name, e->msg);
+      uc_error_release (&e);
+      return -1;
+    }
+  memcpy (buf, data, len);
+  buf[len] = '\0';
+  uc_file_unmap (data, len);
+  return 0;
+}
+
+/* *J and the id of the dump that wrote the journal (empty if none). */
+static int
+journal_read (int dirfd, enum journal *j, char id[UC_DUMP_ID_LEN], uc_error_t *err)
+{
+  char buf[160], state[32] = "", tail[2];
+  bool missing;
+
+  *j = JOURNAL_NONE;
+  id[0] = '\0';
+  if (read_small (dirfd, UC_JOURNAL_NAME, buf, sizeof (buf), &missing, err) < 0)
+    return -1;
+  if (missing)
+    return 0;
+  if (sscanf (buf, "%31s %63s %1s", state, id, tail) != 2 || ! uc_dump_id_valid (id))
+    {
+      id[0] = '\0';
+      return uc_make_error (err, 0, "%s: not `STATE DUMP-ID`", UC_JOURNAL_NAME);
+    }
+  for (int i = JOURNAL_CAPTURED; i <= JOURNAL_RETURNED; i++)
+    if (strcmp (state, names[i]) == 0)
+      {
+        *j = i;
+        return 0;
+      }
+  id[0] = '\0';
+  return uc_make_error (err, 0, "%s: unknown state", UC_JOURNAL_NAME);
+}
+
+/* NAME in DIRFD replaced atomically by LINE. */
+static int
+write_small (int dirfd, const char *name, const char *line, uc_error_t *err)
+{
+  cleanup_free char *tmp = NULL;
+  cleanup_close int fd = -1;
+  size_t len = strlen (line);
+
+  if (asprintf (&tmp, "%s.tmp", name) < 0)
+    abort ();
+  fd = uc_create_excl (dirfd, tmp, err);
+  if (fd < 0)
+    return -1;
+  if (write (fd, line, len) != (ssize_t) len || fsync (fd) < 0)
+    {
+      int e = errno;
+      unlinkat (dirfd, tmp, 0);
+      return uc_make_error (err, e, "write %s", tmp);
+    }
+  if (renameat (dirfd, tmp, dirfd, name) < 0)
+    return uc_make_error (err, errno, "rename %s", tmp);
+  if (fsync (dirfd) < 0)
+    return uc_make_error (err, errno, "fsync the directory of %s", name);
+  return 0;
+}
+
+static int
+journal_write (int dirfd, enum journal j, const char *id, uc_error_t *err)
+{
+  char line[128];
+
+  if (! uc_dump_id_valid (id))
+    return uc_make_error (err, 0, "invalid dump id");
+  snprintf (line, sizeof (line), "%s %s\n", names[j], id);
+  return write_small (dirfd, UC_JOURNAL_NAME, line, err);
+}
+
+void
+uc_dump_id (const char *image_dir, char id[UC_DUMP_ID_LEN])
+{
+  int pid = 0, n;
+
+  if (image_dir == NULL || sscanf (image_dir, "/proc/%d/fd/%d", &pid, &n) != 2 || pid <= 0)
+    pid = getppid ();
+  snprintf (id, UC_DUMP_ID_LEN, "criu-%d-%llu", pid, uc_proc_start_time (pid));
+}
+
+/* ------------------------------------------------------- restore marker */
+
+static void
+restore_id (pid_t init, char id[UC_DUMP_ID_LEN])
+{
+  snprintf (id, UC_DUMP_ID_LEN, "restored-%d-%llu", init, uc_proc_start_time (init));
+}
+
+int
+uc_restored_check (int dirfd, pid_t init, bool *done, uc_error_t *err)
+{
+  char buf[4096], id[UC_DUMP_ID_LEN], *save = NULL;
+  bool missing;
+
+  *done = false;
+  if (read_small (dirfd, UC_RESTORED_NAME, buf, sizeof (buf), &missing, err) < 0)
+    return -1;
+  if (missing)
+    return 0;
+  restore_id (init, id);
+  for (char *l = strtok_r (buf, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+    if (strcmp (l, id) == 0)
+      *done = true;
+  return 0;
+}
+
+int
+uc_restored_mark (int dirfd, pid_t init, uc_error_t *err)
+{
+  char buf[4096], id[UC_DUMP_ID_LEN];
+  cleanup_free char *all = NULL;
+  bool missing;
+  size_t keep;
+
+  if (read_small (dirfd, UC_RESTORED_NAME, buf, sizeof (buf), &missing, err) < 0)
+    {
+      uc_error_release (err);
+      buf[0] = '\0';
+    }
+  if (missing)
+    buf[0] = '\0';
+  restore_id (init, id);
+  /* the last restores only: the file stays small */
+  keep = strlen (buf);
+  while (keep > sizeof (buf) - 2 * UC_DUMP_ID_LEN)
+    {
+      char *nl = strchr (buf, '\n');
+      if (nl == NULL)
+        {
+          buf[0] = '\0';
+          break;
+        }
+      memmove (buf, nl + 1, strlen (nl + 1) + 1);
+      keep = strlen (buf);
+    }
+  if (asprintf (&all, "%s%s\n", buf, id) < 0)
+    abort ();
+  return write_small (dirfd, UC_RESTORED_NAME, all, err);
+}
+
+/* -------------------------------------------------------------- capture */
+
+/* Files of an earlier dump into the same directory (podman reuses it):
+ * replaced, unless their datagrams were never given back. */
+static int
+check_earlier_dump (int dirfd, const char *id, uc_error_t *err)
+{
+  char old[UC_DUMP_ID_LEN];
+  enum journal j;
+
+  if (faccessat (dirfd, UC_LOG_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    return uc_make_error (err, 0, "the image directory holds %s: datagrams an earlier, killed udpcork-prestop took "
+                          "out of their sockets and nobody gave back: run `udpcork recover` (see udpcork(1)) or "
+                          "move it away, then retry",
+                          UC_LOG_NAME);
+  if (journal_read (dirfd, &j, old, err) < 0)
+    return -1;
+  if (j == JOURNAL_NONE)
+    {
+      unlinkat (dirfd, UC_IMG_NAME, 0); /* an image without a journal is of an aborted capture */
+      return 0;
+    }
+  if (strcmp (old, id) == 0)
+    return uc_make_error (err, 0, "%s already says `%s` for this dump: udpcork ran twice (listed twice in the "
+                          "CRIU configuration?); refusing to capture again", UC_JOURNAL_NAME, names[j]);
+  if (j == JOURNAL_CAPTURED)
+    return uc_make_error (err, 0, "the image directory holds datagrams of an earlier dump (%s) that were never given "
+                          "back (%s says `captured`): move %s away (udpcork show tells what it holds) and retry",
+                          old, UC_JOURNAL_NAME, UC_IMG_NAME);
+  uc_debug ("replacing %s and %s of an earlier dump (%s)", UC_IMG_NAME, UC_JOURNAL_NAME, old);
+  if ((unlinkat (dirfd, UC_IMG_NAME, 0) < 0 && errno != ENOENT) || unlinkat (dirfd, UC_JOURNAL_NAME, 0) < 0)
+    return uc_make_error (err, errno, "remove the files of an earlier dump");
+  return 0;
+}
+
+int
+uc_dump_begin (struct uc_dump *d, int dirfd, const char *id, const char *container_id, bool need_log,
+               uc_error_t *err)
+{
+  UcHead head = UC_HEAD__INIT;
+
+  memset (d, 0, sizeof (*d));
+  d->dirfd = dirfd;
+  d->id = id;
+  d->log.fd = -1;
+  if (check_earlier_dump (dirfd, id, err) < 0)
+    return -1;
+  if (! need_log)
+    return 0;
+  head.container_id = (char *) container_id;
+  head.dump_id = (char *) id;
+  if (uc_image_log_open (dirfd, &head, &d->log, err) < 0)
+    return -1;
+  d->log_open = true;
+  return 0;
+}
+
+int
+uc_dump_append (struct uc_dump *d, const UcDgram *dg, uc_error_t *err)
+{
+  int ret = uc_image_log_append (&d->log, dg, err);
+  uc_fault ("captured");
+  return ret;
+}
+
+int
+uc_dump_commit (struct uc_dump *d, struct uc_image *img, const char *container_id, pid_t root, uc_error_t *err)
+{
+  img->head->container_id = (char *) container_id;
+  img->head->tool_version = (char *) UDPCORK_VERSION;
+  img->head->has_created_ns = img->head->has_root_pid = 1;
+  img->head->created_ns = uc_realtime_ns ();
+  img->head->root_pid = root;
+  if (uc_image_write (d->dirfd, UC_IMG_NAME, img, err) < 0)
+    return -1;
+  uc_fault ("image-written");
+  if (journal_write (d->dirfd, JOURNAL_CAPTURED, d->id, err) < 0)
+    {
+      unlinkat (d->dirfd, UC_IMG_NAME, 0);
+      return -1;
+    }
+  uc_fault ("journal-written");
+  /* the image and the journal say it all now */
+  if (d->log_open)
+    uc_image_log_close (&d->log, true);
+  d->log_open = false;
+  return 0;
+}
+
+void
+uc_dump_abort (struct uc_dump *d, bool keep_log)
+{
+  if (d->log_open)
+    uc_image_log_close (&d->log, ! keep_log);
+  d->log_open = false;
+}
+
+/* ---------------------------------------------------------- give-back */
+
+/* Slots a killed capture left in its pinned map: datagrams out of their
+ * sockets and not yet in the capture log. */
+struct leftovers
+{
+  const struct uc_container *c;
+  struct uc_image *img;
+  size_t cap;
+};
+
+static int
+add_leftover (__u64 cookie, const struct uc_slot *s, void *ctx)
+{
+  struct leftovers *l = ctx;
+  const char *why = NULL;
+  uc_error_t e = NULL;
+  UcDgram *d;
+
+  for (size_t i = 0; i < l->img->n_dgrams; i++)
+    if (l->img->dgrams[i]->has_cookie && l->img->dgrams[i]->cookie == cookie)
+      return 0; /* already in the log */
+  d = uc_capture_leftover (l->c, cookie, s, &why);
+  if (d && uc_validate_dgram (d, "pinned capture slot", &e) < 0)
+    {
+      why = e->msg;
+      protobuf_c_message_free_unpacked (&d->base, NULL);
+      d = NULL;
+    }
+  if (why)
+    uc_err ("socket of pid %u fd %u: the datagram a killed udpcork-prestop took out of it is lost: %s", s->owner_pid,
+            s->owner_fd, why);
+  uc_error_release (&e);
+  if (d == NULL)
+    return 0;
+  xgrow (&l->img->dgrams, &l->cap, l->img->n_dgrams + 1, sizeof (*l->img->dgrams));
+  l->img->dgrams[l->img->n_dgrams++] = d;
+  uc_info ("socket container pid %u fd %u: its %zu pending bytes were still in the pinned capture map", d->pid, d->fd,
+           d->payload.len);
+  return 0;
+}
+
+int
+uc_dump_pending (const struct uc_container *c, int dirfd, const char *id, struct uc_image *img, bool *from_log,
+                 bool *found, uc_error_t *err)
+{
+  char jid[UC_DUMP_ID_LEN];
+  enum journal j;
+  bool torn, pinned;
+
+  memset (img, 0, sizeof (*img));
+  *found = *from_log = false;
+  if (faccessat (dirfd, UC_LOG_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    {
+      struct leftovers l = { .c = c, .img = img };
+
+      if (uc_image_read_log (dirfd, img, &torn, err) < 0)
+        return -1;
+      if (id && (img->head->dump_id == NULL || strcmp (img->head->dump_id, id) != 0))
+        {
+          uc_image_free (img);
+          return 0; /* another dump's: check_earlier_dump deals with it */
+        }
+      if (torn)
+        uc_warn ("%s ends with an entry cut short by a kill: that socket's datagram is taken from the pinned "
+                 "capture map",
+                 UC_LOG_NAME);
+      l.cap = img->n_dgrams;
+      if (img->head->dump_id && uc_bpf_pinned_slots (img->head->dump_id, add_leftover, &l, &pinned, err) < 0)
+        {
+          uc_image_free (img);
+          return -1;
+        }
+      *found = *from_log = true;
+      return 0;
+    }
+  if (journal_read (dirfd, &j, jid, err) < 0)
+    return -1;
+  if (j != JOURNAL_CAPTURED || (id && strcmp (jid, id) != 0))
+    return 0;
+  if (uc_image_read (dirfd, UC_IMG_NAME, img, err) < 0)
+    return uc_error_wrap (err, "the journal says the datagrams are in the image, but it is unreadable");
+  *found = true;
+  return 0;
+}
+
+int
+uc_dump_returned (int dirfd, const char *id, bool from_log, uc_error_t *err)
+{
+  char jid[UC_DUMP_ID_LEN] = "";
+  enum journal j;
+
+  if (id == NULL || *id == '\0')
+    {
+      if (journal_read (dirfd, &j, jid, NULL) < 0 || jid[0] == '\0')
+        snprintf (jid, sizeof (jid), "recovered");
+      id = jid;
+    }
+  if (journal_write (dirfd, JOURNAL_RETURNED, id, err) < 0)
+    return -1;
+  if (from_log)
+    {
+      unlinkat (dirfd, UC_LOG_NAME, 0);
+      uc_bpf_pinned_remove (id);
+    }
+  return 0;
+}
