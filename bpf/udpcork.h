@@ -23,14 +23,14 @@
 /* One UDP socket of the netns, written by the iter/udp program. */
 struct uc_sock_rec
 {
-  __u64 ino;    /* socket inode: matches /proc/PID/fd/N -> socket:[ino] */
-  __u64 cookie; /* socket cookie, 0 if never assigned */
-  __u16 family; /* AF_INET / AF_INET6 */
+  __u64 ino;     /* socket inode: matches /proc/PID/fd/N -> socket:[ino] */
+  __u64 cookie;  /* socket cookie, 0 if never assigned */
+  __u16 family;  /* AF_INET / AF_INET6 */
   __u16 pending; /* up->pending: 0, AF_INET or AF_INET6 */
   __u16 len;     /* up->len: 8 + pending payload bytes */
   __u16 gso_size;
-  __u32 flags;   /* UC_F_* */
-  __u32 wmem;    /* sk_wmem_alloc - 1: bytes in the write queue */
+  __u32 flags; /* UC_F_* */
+  __u32 wmem;  /* sk_wmem_alloc - 1: bytes in the write queue */
   __u32 protocol;
   __u16 lport; /* host order */
   __u16 rport; /* host order, connected peer */
@@ -39,20 +39,20 @@ struct uc_sock_rec
   /* Flow of the pending datagram (inet->cork.fl): destination, source. */
   __u8 fl_daddr[16];
   __u8 fl_saddr[16];
-  __u16 fl_dport; /* host order */
+  __u16 fl_dport;      /* host order */
   __u16 cork_gso_size; /* inet->cork.base.gso_size (UDP_SEGMENT) */
   __u32 bound_dev_if;
-  __u32 cork_oif;      /* flow's output interface (PKTINFO ifindex, bound device) */
-  __u32 cork_flags;    /* inet->cork.base.flags (IPCORK_*) */
+  __u32 cork_oif;   /* flow's output interface (PKTINFO ifindex, bound device) */
+  __u32 cork_flags; /* inet->cork.base.flags (IPCORK_*) */
   __u32 cork_ts_opt_id;
-  __u8 cork_tx_flags;  /* SKBTX_* timestamping requests */
+  __u8 cork_tx_flags; /* SKBTX_* timestamping requests */
   __u8 cork_reserved;
-  __u8 cork_optlen;    /* IPv4 options the application set (IP_OPTIONS/IP_RETOPTS) */
-  __u8 cork_opt_need;  /* UC_OPT_*: slots the kernel fills at output */
+  __u8 cork_optlen;   /* IPv4 options the application set (IP_OPTIONS/IP_RETOPTS) */
+  __u8 cork_opt_need; /* UC_OPT_*: slots the kernel fills at output */
   __u64 cork_transmit_time;
   __u8 cork_opt[40];
-  __u8 cork_opt_rr;    /* offset of the record-route option (from the IP header) */
-  __u8 cork_opt_ts;    /* offset of the timestamp option */
+  __u8 cork_opt_rr; /* offset of the record-route option (from the IP header) */
+  __u8 cork_opt_ts; /* offset of the timestamp option */
   __u8 pad2[2];
   /* Receive side. */
   __u32 rx_qlen;  /* unread datagrams: reader_queue + sk_receive_queue */
@@ -85,8 +85,8 @@ struct uc_slot
    * killed udpcork-prestop left in the pinned map describes itself. */
   __u32 owner_pid; /* host pid and fd that hold the socket */
   __u32 owner_fd;
-  __u32 mode;      /* UC_CORK_MODE_* of the image (UDP_CORK or MSG_MORE) */
-  __u32 armed;     /* 1 once user space filled the fields above */
+  __u32 mode;  /* UC_CORK_MODE_* of the image (UDP_CORK or MSG_MORE) */
+  __u32 armed; /* 1 once user space filled the fields above */
   struct uc_sock_rec rec;
   __u8 data[UC_MAX_DGRAM];
 };

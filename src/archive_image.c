@@ -69,11 +69,11 @@ read_members (struct archive *a, const char *name, char **buf, size_t *len, uc_e
       if (archive_entry_filetype (e) != AE_IFREG)
         return uc_make_error (err, 0, "%s in archive `%s` is not a regular file", UC_IMG_NAME, name);
       size = archive_entry_size (e);
-      if (! archive_entry_size_is_set (e) || size < 0 || (unsigned long long) size > UC_IMG_MAX_FILE)
+      if (! archive_entry_size_is_set (e) || size < 0 || (unsigned long long)size > UC_IMG_MAX_FILE)
         return uc_make_error (err, 0, "%s in archive `%s` has an invalid size (max %llu bytes)", UC_IMG_NAME, name,
                               UC_IMG_MAX_FILE);
       *buf = xmalloc (size);
-      while (got < (size_t) size)
+      while (got < (size_t)size)
         {
           la_ssize_t n = archive_read_data (a, *buf + got, size - got);
           if (n <= 0)
@@ -85,7 +85,8 @@ read_members (struct archive *a, const char *name, char **buf, size_t *len, uc_e
       found = true;
     }
   if (r != ARCHIVE_EOF)
-    return uc_make_error (err, 0, "archive `%s`: %s", name, archive_error_string (a) ? archive_error_string (a) : "unreadable");
+    return uc_make_error (err, 0, "archive `%s`: %s", name,
+                          archive_error_string (a) ? archive_error_string (a) : "unreadable");
   if (! found)
     return uc_make_error (err, ENOENT, "no %s in archive `%s`", UC_IMG_NAME, name);
   return 0;
@@ -129,8 +130,7 @@ uc_archive_read_image (const char *archive, char **buf, size_t *len, uc_error_t 
 }
 
 int
-uc_archive_read_image_mem (const void *data, size_t size, const char *name, char **buf, size_t *len,
-                           uc_error_t *err)
+uc_archive_read_image_mem (const void *data, size_t size, const char *name, char **buf, size_t *len, uc_error_t *err)
 {
   struct archive *a;
 

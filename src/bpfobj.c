@@ -80,7 +80,7 @@ have_netfilter_bpf (void)
     { .code = BPF_JMP | BPF_EXIT },
   };
   LIBBPF_OPTS (bpf_prog_load_opts, opts, .expected_attach_type = UC_ATTACH_NETFILTER);
-  int fd = bpf_prog_load ((enum bpf_prog_type) UC_PROG_TYPE_NETFILTER, NULL, "GPL", prog, 2, &opts);
+  int fd = bpf_prog_load ((enum bpf_prog_type)UC_PROG_TYPE_NETFILTER, NULL, "GPL", prog, 2, &opts);
 
   if (fd < 0)
     return false;
@@ -125,7 +125,7 @@ uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err)
       udpcork_bpf__destroy (b->skel);
       b->skel = NULL;
       return uc_make_error (err, -ret, "load BPF programs (needs BTF and iter/udp%s)",
-                            ! capture                             ? ""
+                            ! capture                         ? ""
                             : b->path == UC_CAPTURE_NETFILTER ? ", netfilter BPF links"
                                                               : ", cgroup_skb programs");
     }
@@ -217,7 +217,7 @@ uc_bpf_arm (struct uc_bpf *b, __u64 cookie, const struct uc_slot *owner, uc_erro
     }
   ret = bpf_map__update_elem (b->skel->maps.slots, &cookie, sizeof (cookie), &slot, sizeof (slot), BPF_NOEXIST);
   if (ret < 0)
-    return uc_make_error (err, -ret, "arm capture for socket cookie %llu", (unsigned long long) cookie);
+    return uc_make_error (err, -ret, "arm capture for socket cookie %llu", (unsigned long long)cookie);
   return 0;
 }
 
@@ -333,8 +333,8 @@ cgroup2_root (uc_error_t *err)
     fclose (f);
   if (fd >= 0)
     return fd;
-  if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0
-      || mkdtemp (tmpl) == NULL || mount ("cgroup2", tmpl, "cgroup2", 0, NULL) < 0)
+  if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mkdtemp (tmpl) == NULL
+      || mount ("cgroup2", tmpl, "cgroup2", 0, NULL) < 0)
     return uc_make_error (err, errno, "mount cgroup2 (for the cgroup_skb capture)");
   fd = open (tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   umount2 (tmpl, MNT_DETACH);
@@ -369,8 +369,10 @@ attach_netfilter (struct uc_bpf *b, uc_error_t *err)
         {
           int e = errno;
           uc_bpf_detach_capture (b);
-          return uc_make_error (err, e, "attach capture program to netfilter LOCAL_OUT (%s; needs kernel >= 6.4 "
-                                "with CONFIG_NETFILTER_BPF_LINK)", i ? "IPv6" : "IPv4");
+          return uc_make_error (err, e,
+                                "attach capture program to netfilter LOCAL_OUT (%s; needs kernel >= 6.4 "
+                                "with CONFIG_NETFILTER_BPF_LINK)",
+                                i ? "IPv6" : "IPv4");
         }
     }
   return 0;
@@ -420,7 +422,7 @@ uc_bpf_read_slot (struct uc_bpf *b, __u64 cookie, struct uc_slot *out, uc_error_
 {
   int ret = bpf_map__lookup_elem (b->skel->maps.slots, &cookie, sizeof (cookie), out, sizeof (*out), 0);
   if (ret < 0)
-    return uc_make_error (err, -ret, "read capture slot of socket cookie %llu", (unsigned long long) cookie);
+    return uc_make_error (err, -ret, "read capture slot of socket cookie %llu", (unsigned long long)cookie);
   return 0;
 }
 

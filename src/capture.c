@@ -26,7 +26,7 @@ uc_work_open (const struct uc_container *c, struct uc_work *w, size_t n, uc_erro
       socklen_t l = sizeof (w[i].cookie);
 
       uc_target_str (w[i].t, who, sizeof (who));
-      w[i].fd = uc_sock_open (c, w[i].t->pid, w[i].t->fd, &(struct uc_sock_id) { .ino = w[i].t->rec.ino }, err);
+      w[i].fd = uc_sock_open (c, w[i].t->pid, w[i].t->fd, &(struct uc_sock_id){ .ino = w[i].t->rec.ino }, err);
       if (w[i].fd < 0)
         return uc_error_wrap (err, "socket %s (the process changed it?)", who);
       if (getsockopt (w[i].fd, SOL_SOCKET, SO_COOKIE, &w[i].cookie, &l) < 0)
@@ -118,14 +118,14 @@ canary (struct uc_bpf *b, int family, struct uc_slot *slot, uc_error_t *err)
   char c;
 
   if (family == AF_INET)
-    ((struct sockaddr_in *) &ss)->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    ((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
   else
-    ((struct sockaddr_in6 *) &ss)->sin6_addr = in6addr_loopback;
+    ((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
   r = socket (family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   s = socket (family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (r < 0 || s < 0 || bind (r, (struct sockaddr *) &ss, sl) < 0 || getsockname (r, (struct sockaddr *) &ss, &sl) < 0
+  if (r < 0 || s < 0 || bind (r, (struct sockaddr *)&ss, sl) < 0 || getsockname (r, (struct sockaddr *)&ss, &sl) < 0
       || setsockopt (s, IPPROTO_UDP, UDP_CORK, &one, sizeof (one)) < 0
-      || sendto (s, "!", 1, 0, (struct sockaddr *) &ss, sl) != 1
+      || sendto (s, "!", 1, 0, (struct sockaddr *)&ss, sl) != 1
       || getsockopt (s, SOL_SOCKET, SO_COOKIE, &cookie, &cl) < 0)
     {
       uc_make_error (err, errno, "%s capture check: cannot cork a test datagram on the container's loopback", fam);
@@ -137,7 +137,8 @@ canary (struct uc_bpf *b, int family, struct uc_slot *slot, uc_error_t *err)
   if (uc_bpf_read_slot (b, cookie, slot, err) == 0)
     {
       if (slot->count != 1 || slot->state != UC_SLOT_CAPTURED || recv (r, &c, 1, MSG_DONTWAIT) >= 0)
-        uc_make_error (err, 0, "%s capture check failed: a test datagram was %s; something in the container's "
+        uc_make_error (err, 0,
+                       "%s capture check failed: a test datagram was %s; something in the container's "
                        "network namespace runs before udpcork's capture (%s) and drops it (%s). No socket was "
                        "touched",
                        fam, slot->count ? "seen but not saved" : "not seen", uc_capture_path_str (b->path),
@@ -184,8 +185,8 @@ uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t
    * whatever the number). */
   for (i = 0; i < n && ret == 0; i++)
     {
-      struct uc_slot owner = { .owner_pid = w[i].t->pid, .owner_fd = w[i].t->fd, .mode = mode_of (&w[i].t->rec),
-                               .rec = w[i].t->rec };
+      struct uc_slot owner
+          = { .owner_pid = w[i].t->pid, .owner_fd = w[i].t->fd, .mode = mode_of (&w[i].t->rec), .rec = w[i].t->rec };
       ret = uc_bpf_arm (b, w[i].cookie, &owner, err);
       if (ret == 0)
         {
@@ -253,7 +254,7 @@ uc_capture_leftover (const struct uc_container *c, __u64 cookie, const struct uc
   *why = NULL;
   if (! s->armed)
     return NULL; /* the canary's */
-  nspid = uc_container_ns_pid (c, (pid_t) s->owner_pid);
+  nspid = uc_container_ns_pid (c, (pid_t)s->owner_pid);
   if (nspid == 0)
     {
       *why = "its process is gone";

@@ -23,12 +23,12 @@
 struct uc_work
 {
   struct uc_target *t;
-  int fd;        /* our duplicate of the socket, -1 if not opened */
+  int fd; /* our duplicate of the socket, -1 if not opened */
   __u64 cookie;
-  UcDgram *dg;   /* what is saved for this socket */
-  bool taken;    /* the socket's pending state is out of the socket */
-  bool logged;   /* ... and in the capture log */
-  bool saved;    /* ... and every check passed: it can be given back */
+  UcDgram *dg; /* what is saved for this socket */
+  bool taken;  /* the socket's pending state is out of the socket */
+  bool logged; /* ... and in the capture log */
+  bool saved;  /* ... and every check passed: it can be given back */
 };
 
 /* Open our duplicates of the targets' fds and check they are the sockets the

@@ -98,7 +98,7 @@ scan_proc (struct pid_pair **out, size_t *n, uc_error_t *err)
       if (pid <= 0 || read_status (pid, &ppid, &nspid) < 0)
         continue;
       xgrow (&v, &cap, len + 1, sizeof (*v));
-      v[len++] = (struct pid_pair) { pid, ppid, nspid, false };
+      v[len++] = (struct pid_pair){ pid, ppid, nspid, false };
     }
   closedir (d);
   *out = v;
@@ -129,7 +129,7 @@ uc_container_open (pid_t init, struct uc_container *c, uc_error_t *err)
   if (init <= 1)
     return uc_make_error (err, 0, "invalid container pid %d", init);
   /* The init is held from here on: its pid cannot be reused under us. */
-  c->pidfd = (int) syscall (SYS_pidfd_open, init, 0);
+  c->pidfd = (int)syscall (SYS_pidfd_open, init, 0);
   if (c->pidfd < 0)
     return uc_make_error (err, errno, "container init pid %d", init);
   if (scan_proc (&all, &n_all, err) < 0)
@@ -138,7 +138,7 @@ uc_container_open (pid_t init, struct uc_container *c, uc_error_t *err)
   for (i = 0; i < n_all; i++)
     if (all[i].pid == init)
       {
-        c->procs[c->n_procs++] = (struct uc_proc) { init, all[i].nspid, uc_proc_start_time (init) };
+        c->procs[c->n_procs++] = (struct uc_proc){ init, all[i].nspid, uc_proc_start_time (init) };
         all[i].taken = true;
       }
   if (c->n_procs == 0)
@@ -150,7 +150,7 @@ uc_container_open (pid_t init, struct uc_container *c, uc_error_t *err)
       if (! all[i].taken && all[i].ppid == c->procs[j].pid)
         {
           all[i].taken = true;
-          c->procs[c->n_procs++] = (struct uc_proc) { all[i].pid, all[i].nspid, uc_proc_start_time (all[i].pid) };
+          c->procs[c->n_procs++] = (struct uc_proc){ all[i].pid, all[i].nspid, uc_proc_start_time (all[i].pid) };
         }
   c->host_netns = same_netns_as_self (init);
   /* Everything read by pid above is about the process the pidfd holds. */
@@ -223,22 +223,21 @@ uc_proc_getfd (const struct uc_container *c, pid_t pid, int fd, uc_error_t *err)
     pidfd = c->pidfd;
   else
     {
-      pidfd = own = (int) syscall (SYS_pidfd_open, pid, 0);
+      pidfd = own = (int)syscall (SYS_pidfd_open, pid, 0);
       if (own < 0)
         return uc_make_error (err, errno, "pidfd_open pid %d", pid);
       /* the pidfd is of the process scanned, not of a newcomer with its pid */
       if (uc_proc_start_time (pid) != p->start)
         return uc_make_error (err, ESRCH, "pid %d exited meanwhile", pid);
     }
-  ret = (int) syscall (SYS_pidfd_getfd, pidfd, fd, 0);
+  ret = (int)syscall (SYS_pidfd_getfd, pidfd, fd, 0);
   if (ret < 0)
     return uc_make_error (err, errno, "pidfd_getfd pid %d fd %d", pid, fd);
   return ret;
 }
 
 int
-uc_proc_for_each_socket (pid_t pid, int (*fn) (pid_t, int, unsigned long, void *), void *data,
-                         uc_error_t *err)
+uc_proc_for_each_socket (pid_t pid, int (*fn) (pid_t, int, unsigned long, void *), void *data, uc_error_t *err)
 {
   char path[64], link[64];
   struct dirent *de;

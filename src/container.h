@@ -23,12 +23,15 @@ struct uc_container
   int pidfd;             /* the init's pidfd, -1 if not open */
   struct uc_proc *procs; /* procs[0] is the init */
   size_t n_procs;
-  bool host_netns;       /* the container shares udpcork's network namespace */
+  bool host_netns; /* the container shares udpcork's network namespace */
 };
 
 /* Safe to uc_container_close after a failure, or on a struct set with
  * UC_CONTAINER_INIT. */
-#define UC_CONTAINER_INIT { .pidfd = -1 }
+#define UC_CONTAINER_INIT                                                                                              \
+  {                                                                                                                    \
+    .pidfd = -1                                                                                                        \
+  }
 int uc_container_open (pid_t init, struct uc_container *c, uc_error_t *err);
 void uc_container_close (struct uc_container *c);
 /* Host pid of the process whose container pid is NSPID, or 0. */
@@ -49,7 +52,6 @@ unsigned long long uc_proc_start_time (pid_t pid);
 
 /* Calls FN for each fd of PID that is a socket: FN (pid, fd, ino, data).
  * A process that exits meanwhile is skipped. */
-int uc_proc_for_each_socket (pid_t pid, int (*fn) (pid_t, int, unsigned long, void *), void *data,
-                             uc_error_t *err);
+int uc_proc_for_each_socket (pid_t pid, int (*fn) (pid_t, int, unsigned long, void *), void *data, uc_error_t *err);
 
 #endif

@@ -11,9 +11,9 @@
 
 struct uc_target
 {
-  pid_t pid;   /* host pid of the first owner (container order: init first) */
-  pid_t nspid; /* the same, in the container's pid namespace */
-  int fd;      /* its fd in that process */
+  pid_t pid;       /* host pid of the first owner (container order: init first) */
+  pid_t nspid;     /* the same, in the container's pid namespace */
+  int fd;          /* its fd in that process */
   unsigned n_refs; /* fds referring to the socket in the container */
   struct uc_sock_rec rec;
 };
@@ -36,8 +36,7 @@ uc_sock_has_rx (const struct uc_sock_rec *r)
  * socket owned by a process of the container that is corked or has unread
  * datagrams (sorted by inode). Such sockets of the netns that no container
  * process holds are logged and left alone. */
-int uc_discover (struct uc_bpf *b, const struct uc_container *c, struct uc_target **out, size_t *n,
-                 uc_error_t *err);
+int uc_discover (struct uc_bpf *b, const struct uc_container *c, struct uc_target **out, size_t *n, uc_error_t *err);
 
 /* Cheap look, without BPF: may any UDP socket of the container need
  * udpcork (a write or receive queue in /proc/PID/net/udp*, UDP_CORK set, a

@@ -96,7 +96,7 @@ write_small (int dirfd, const char *name, const char *line, uc_error_t *err)
   fd = uc_create_excl (dirfd, tmp, err);
   if (fd < 0)
     return -1;
-  if (write (fd, line, len) != (ssize_t) len || fsync (fd) < 0)
+  if (write (fd, line, len) != (ssize_t)len || fsync (fd) < 0)
     {
       int e = errno;
       unlinkat (dirfd, tmp, 0);
@@ -201,7 +201,8 @@ check_earlier_dump (int dirfd, const char *id, uc_error_t *err)
   enum journal j;
 
   if (faccessat (dirfd, UC_LOG_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-    return uc_make_error (err, 0, "the image directory holds %s: datagrams an earlier, killed udpcork-prestop took "
+    return uc_make_error (err, 0,
+                          "the image directory holds %s: datagrams an earlier, killed udpcork-prestop took "
                           "out of their sockets and nobody gave back: run `udpcork recover` (see udpcork(1)) or "
                           "move it away, then retry",
                           UC_LOG_NAME);
@@ -213,10 +214,13 @@ check_earlier_dump (int dirfd, const char *id, uc_error_t *err)
       return 0;
     }
   if (strcmp (old, id) == 0)
-    return uc_make_error (err, 0, "%s already says `%s` for this dump: udpcork ran twice (listed twice in the "
-                          "CRIU configuration?); refusing to capture again", UC_JOURNAL_NAME, names[j]);
+    return uc_make_error (err, 0,
+                          "%s already says `%s` for this dump: udpcork ran twice (listed twice in the "
+                          "CRIU configuration?); refusing to capture again",
+                          UC_JOURNAL_NAME, names[j]);
   if (j == JOURNAL_CAPTURED)
-    return uc_make_error (err, 0, "the image directory holds datagrams of an earlier dump (%s) that were never given "
+    return uc_make_error (err, 0,
+                          "the image directory holds datagrams of an earlier dump (%s) that were never given "
                           "back (%s says `captured`): move %s away (udpcork show tells what it holds) and retry",
                           old, UC_JOURNAL_NAME, UC_IMG_NAME);
   uc_debug ("replacing %s and %s of an earlier dump (%s)", UC_IMG_NAME, UC_JOURNAL_NAME, old);
@@ -226,8 +230,7 @@ check_earlier_dump (int dirfd, const char *id, uc_error_t *err)
 }
 
 int
-uc_dump_begin (struct uc_dump *d, int dirfd, const char *id, const char *container_id, bool need_log,
-               uc_error_t *err)
+uc_dump_begin (struct uc_dump *d, int dirfd, const char *id, const char *container_id, bool need_log, uc_error_t *err)
 {
   UcHead head = UC_HEAD__INIT;
 
@@ -239,8 +242,8 @@ uc_dump_begin (struct uc_dump *d, int dirfd, const char *id, const char *contain
     return -1;
   if (! need_log)
     return 0;
-  head.container_id = (char *) container_id;
-  head.dump_id = (char *) id;
+  head.container_id = (char *)container_id;
+  head.dump_id = (char *)id;
   if (uc_image_log_open (dirfd, &head, &d->log, err) < 0)
     return -1;
   d->log_open = true;
@@ -258,8 +261,8 @@ uc_dump_append (struct uc_dump *d, const UcDgram *dg, uc_error_t *err)
 int
 uc_dump_commit (struct uc_dump *d, struct uc_image *img, const char *container_id, pid_t root, uc_error_t *err)
 {
-  img->head->container_id = (char *) container_id;
-  img->head->tool_version = (char *) UDPCORK_VERSION;
+  img->head->container_id = (char *)container_id;
+  img->head->tool_version = (char *)UDPCORK_VERSION;
   img->head->has_created_ns = img->head->has_root_pid = 1;
   img->head->created_ns = uc_realtime_ns ();
   img->head->root_pid = root;

@@ -20,8 +20,7 @@ typedef struct uc_error_s *uc_error_t;
 /* Set *err to MSG (printf format) plus ": strerror(STATUS)" when STATUS != 0.
  * Returns -1 so that callers can write
  * `return uc_make_error (err, errno, "open `%s`", path);`. */
-int uc_make_error (uc_error_t *err, int status, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
+int uc_make_error (uc_error_t *err, int status, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
 
 /* Prefix the message of an existing error with more context. Returns -1. */
 int uc_error_wrap (uc_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));

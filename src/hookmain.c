@@ -36,8 +36,7 @@ usage (FILE *out, const struct uc_hook_def *def)
 /* The image directory of this run, opened as its source deserves
  * (imgdir.h). */
 static int
-open_image_dir (const struct uc_state *st, const struct uc_opts *o, const struct uc_annotations *ann,
-                uc_error_t *err)
+open_image_dir (const struct uc_state *st, const struct uc_opts *o, const struct uc_annotations *ann, uc_error_t *err)
 {
   const char *dir;
   int fd;
@@ -56,8 +55,9 @@ open_image_dir (const struct uc_state *st, const struct uc_opts *o, const struct
     return uc_imgdir_open_given (o->image_dir, err);
   dir = uc_annotation (ann, UC_ANNOTATION_IMAGE_DIR);
   if (dir == NULL || *dir == '\0')
-    return uc_make_error (err, 0, "no image directory: pass --image-dir DIR (or set the annotation "
-                          UC_ANNOTATION_IMAGE_DIR " to a directory under " UC_IMAGE_ROOT ")");
+    return uc_make_error (err, 0,
+                          "no image directory: pass --image-dir DIR (or set the annotation " UC_ANNOTATION_IMAGE_DIR
+                          " to a directory under " UC_IMAGE_ROOT ")");
   return uc_imgdir_open_beneath (UC_IMAGE_ROOT, dir, err);
 }
 
@@ -74,8 +74,10 @@ check_oci_pid (const struct uc_hook *h, uc_error_t *err)
   if (stat (path, &ct) < 0)
     return uc_make_error (err, errno, "container %s: pid %d", st->id, st->pid);
   if (stat ("/proc/self/ns/pid", &self) == 0 && self.st_ino == ct.st_ino && self.st_dev == ct.st_dev)
-    return uc_make_error (err, 0, "pid %d of container %s is not in a container (it shares udpcork's pid namespace): "
-                          "refusing", st->pid, st->id);
+    return uc_make_error (err, 0,
+                          "pid %d of container %s is not in a container (it shares udpcork's pid namespace): "
+                          "refusing",
+                          st->pid, st->id);
   if (h->rt.id && strcmp (h->rt.id, st->id) != 0)
     return uc_make_error (err, 0, "pid %d belongs to container %s, not to %s: refusing", st->pid, h->rt.id, st->id);
   return 0;
@@ -98,8 +100,7 @@ resolve (const struct uc_state *st, const struct uc_opts *o, struct uc_hook *h, 
   h->id = st->id;
   if (st->pid > 0 && uc_runtime_lookup (st->pid, &h->rt, &e) < 0)
     {
-      uc_warn ("cannot read the runtime's record of container pid %d (%s): no annotations from it", st->pid,
-               e->msg);
+      uc_warn ("cannot read the runtime's record of container pid %d (%s): no annotations from it", st->pid, e->msg);
       uc_error_release (&e);
     }
   if (h->id == NULL)
@@ -136,8 +137,10 @@ int
 uc_hook_main (int argc, char **argv, const struct uc_hook_def *def)
 {
   static const struct option longopts[] = {
-    { "image-dir", required_argument, NULL, 'd' }, { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'h' },            { "version", no_argument, NULL, 'V' },
+    { "image-dir", required_argument, NULL, 'd' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
   };
   struct uc_opts o = { 0 };
@@ -179,7 +182,9 @@ uc_hook_main (int argc, char **argv, const struct uc_hook_def *def)
   if (ret == 0 && def->acts_on (st.action))
     {
       uc_debug ("%s: container pid %d, image dir %s", uc_action_name (st.action), st.pid,
-                st.image_dir ? st.image_dir : o.image_dir ? o.image_dir : "-");
+                st.image_dir  ? st.image_dir
+                : o.image_dir ? o.image_dir
+                              : "-");
       ret = resolve (&st, &o, &h, &err);
       if (ret == 0)
         ret = def->run (&h, &err);

@@ -23,14 +23,14 @@ struct uc_opts
 /* A hook run, resolved. */
 struct uc_hook
 {
-  const struct uc_state *st;  /* the input, as parsed */
+  const struct uc_state *st; /* the input, as parsed */
   enum uc_action action;
-  pid_t pid;                  /* the container's init (host pid), > 0 */
-  const char *id;             /* the container's id (the state's, else the runtime's), or NULL */
+  pid_t pid;                        /* the container's init (host pid), > 0 */
+  const char *id;                   /* the container's id (the state's, else the runtime's), or NULL */
   const struct uc_annotations *ann; /* the state's, else the bundle's (maybe empty) */
-  struct uc_runtime_rec rt;   /* the runtime's record, if any knows the container */
-  int dirfd;                  /* the image directory */
-  char dump_id[UC_DUMP_ID_LEN]; /* the dump this run belongs to (prestop) */
+  struct uc_runtime_rec rt;         /* the runtime's record, if any knows the container */
+  int dirfd;                        /* the image directory */
+  char dump_id[UC_DUMP_ID_LEN];     /* the dump this run belongs to (prestop) */
 };
 
 struct uc_hook_def

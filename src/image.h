@@ -22,7 +22,7 @@
 
 #define UC_IMG_NAME "udpcork.img"
 #define UC_LOG_NAME "udpcork.capture"
-#define UC_IMG_MAGIC 0x4b435055u     /* "UPCK" little endian */
+#define UC_IMG_MAGIC 0x4b435055u /* "UPCK" little endian */
 #define UC_IMG_VERSION 1u
 #define UC_IMG_MAX_ENTRY (1u << 20)  /* bytes in one protobuf entry */
 #define UC_IMG_MAX_FILE (1ull << 30) /* bytes in the whole image */

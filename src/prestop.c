@@ -22,7 +22,7 @@ struct run
   struct uc_bpf b;
   struct uc_target *t; /* corked or with unread datagrams */
   size_t n;
-  struct uc_work *w;   /* the corked ones */
+  struct uc_work *w; /* the corked ones */
   size_t n_w;
   struct uc_image img; /* what is saved: the receive queues, then the datagrams */
   struct uc_dump dump;
@@ -62,8 +62,8 @@ log_captured (const struct uc_work *w)
   const UcDgram *d = w->dg;
 
   uc_target_str (w->t, who, sizeof (who));
-  uc_info ("socket %s: saved %zu pending bytes for %s (%s)", who, d->payload.len, uc_dgram_dst_str (d, dst, sizeof (dst)),
-           uc_dgram_mode_str (d));
+  uc_info ("socket %s: saved %zu pending bytes for %s (%s)", who, d->payload.len,
+           uc_dgram_dst_str (d, dst, sizeof (dst)), uc_dgram_mode_str (d));
 }
 
 /* Does any datagram remain out of its socket? */
@@ -99,7 +99,7 @@ capture (const struct uc_hook *h, uc_error_t *err)
   if (r.n == 0)
     {
       uc_info ("container pid %d: no corked UDP socket, no unread datagrams (%zu processes, %lld ms%s)", h->pid,
-               r.c.n_procs, (long long) ((uc_now_ns () - t0) / 1000000), maybe ? "" : ", BPF not needed");
+               r.c.n_procs, (long long)((uc_now_ns () - t0) / 1000000), maybe ? "" : ", BPF not needed");
       ret = 0;
       goto out;
     }
@@ -110,7 +110,7 @@ capture (const struct uc_hook *h, uc_error_t *err)
   r.w = xcalloc (r.n, sizeof (*r.w));
   for (i = 0, r.n_w = 0; i < r.n; i++)
     if (uc_sock_is_corked (&r.t[i].rec))
-      r.w[r.n_w++] = (struct uc_work) { .t = &r.t[i], .fd = -1 };
+      r.w[r.n_w++] = (struct uc_work){ .t = &r.t[i], .fd = -1 };
   uc_fault ("discovered");
   if (uc_work_open (&r.c, r.w, r.n_w, err) < 0)
     goto out;
@@ -146,7 +146,7 @@ capture (const struct uc_hook *h, uc_error_t *err)
     }
   uc_info ("container pid %d: saved %zu corked sockets, %zu bytes, and %zu unread datagrams of %zu sockets, in %lld "
            "ms, peak RSS %ld KiB%s%s",
-           h->pid, r.n_w, bytes, r.img.n_rxdgrams, r.img.n_rxsocks, (long long) ((uc_now_ns () - t0) / 1000000),
+           h->pid, r.n_w, bytes, r.img.n_rxdgrams, r.img.n_rxsocks, (long long)((uc_now_ns () - t0) / 1000000),
            uc_peak_rss_kib (), r.n_w ? ", capture via " : "", r.n_w ? uc_capture_path_str (r.b.path) : "");
   ret = 0;
 out:
@@ -207,8 +207,7 @@ give_back (const struct uc_hook *h, uc_error_t *err)
 static bool
 acts_on (enum uc_action a)
 {
-  return a == UC_ACTION_OCI || a == UC_ACTION_NETWORK_LOCK || a == UC_ACTION_POST_DUMP
-         || a == UC_ACTION_NETWORK_UNLOCK;
+  return a == UC_ACTION_OCI || a == UC_ACTION_NETWORK_LOCK || a == UC_ACTION_POST_DUMP || a == UC_ACTION_NETWORK_UNLOCK;
 }
 
 static int
@@ -217,7 +216,8 @@ run (const struct uc_hook *h, uc_error_t *err)
   const struct uc_state *st = h->st;
 
   if (h->action == UC_ACTION_OCI && (st->status == NULL || strcmp (st->status, "paused") != 0))
-    return uc_make_error (err, 0, "container %s is `%s`: run from an OCI hook, udpcork-prestop needs the container "
+    return uc_make_error (err, 0,
+                          "container %s is `%s`: run from an OCI hook, udpcork-prestop needs the container "
                           "paused (crun pause) so that nothing changes until CRIU seizes it; the safe way is the CRIU "
                           "action script (see udpcork-prestop(8))",
                           st->id ? st->id : "?", st->status ? st->status : "?");

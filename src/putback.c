@@ -23,7 +23,6 @@
 #include "xalloc.h"
 #include <string.h>
 
-
 static const char *
 dgram_str (const UcDgram *d, char *buf, size_t len)
 {
@@ -35,8 +34,11 @@ dgram_str (const UcDgram *d, char *buf, size_t len)
 static int
 open_saved (const struct uc_container *c, const UcDgram *d, bool same_inode, uc_error_t *err)
 {
-  struct uc_sock_id id = { .family = d->family, .protocol = d->protocol, .addr = d->local_addr.data,
-                           .port = d->local_port, .ino = same_inode && d->has_ino ? d->ino : 0 };
+  struct uc_sock_id id = { .family = d->family,
+                           .protocol = d->protocol,
+                           .addr = d->local_addr.data,
+                           .port = d->local_port,
+                           .ino = same_inode && d->has_ino ? d->ino : 0 };
   pid_t pid = uc_container_host_pid (c, d->pid);
 
   if (pid == 0)
@@ -128,14 +130,13 @@ put_one (const UcDgram *d, const char *who, struct uc_putback_stats *stats, cons
 
   stats->sockets++;
   stats->bytes += d->payload.len;
-  uc_info ("socket %s: %zu bytes pending again for %s (%s)", who, d->payload.len, uc_dgram_dst_str (d, dst, sizeof (dst)),
-           uc_dgram_mode_str (d));
+  uc_info ("socket %s: %zu bytes pending again for %s (%s)", who, d->payload.len,
+           uc_dgram_dst_str (d, dst, sizeof (dst)), uc_dgram_mode_str (d));
   uc_fault (fault);
 }
 
 int
-uc_give_back (const struct uc_container *c, const struct uc_image *img, struct uc_putback_stats *stats,
-              uc_error_t *err)
+uc_give_back (const struct uc_container *c, const struct uc_image *img, struct uc_putback_stats *stats, uc_error_t *err)
 {
   memset (stats, 0, sizeof (*stats));
   if (img->n_dgrams == 0)
@@ -158,7 +159,8 @@ uc_give_back (const struct uc_container *c, const struct uc_image *img, struct u
           continue;
         }
       if (fd < 0 || uc_reinject (fd, d, owner_caps (c, d, -1), who, err) < 0
-          || (! holds_dumped (fd, d) && uc_make_error (err, 0, "after re-injection the socket does not hold the datagram") < 0))
+          || (! holds_dumped (fd, d)
+              && uc_make_error (err, 0, "after re-injection the socket does not hold the datagram") < 0))
         return uc_error_wrap (err, "socket %s: datagram of %zu bytes not put back (it stays in the image)", who,
                               d->payload.len);
       put_one (d, who, stats, "returned");
@@ -204,8 +206,8 @@ restore_pending (struct uc_bpf *b, const struct uc_container *c, const struct uc
 }
 
 int
-uc_restore (const struct uc_container *c, const struct uc_image *img, int criu_dirfd,
-            struct uc_putback_stats *stats, uc_error_t *err)
+uc_restore (const struct uc_container *c, const struct uc_image *img, int criu_dirfd, struct uc_putback_stats *stats,
+            uc_error_t *err)
 {
   struct uc_bpf b = { 0 };
   int ret = 0;

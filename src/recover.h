@@ -12,7 +12,6 @@
  * capturing, else the image if the journal says `captured`. Only for the
  * dump ID (NULL: whichever dump). Sockets that already hold their datagram
  * again are skipped. *FOUND tells whether there was anything to give back. */
-int uc_recover (const struct uc_container *c, int dirfd, const char *id, const char *why, bool *found,
-                uc_error_t *err);
+int uc_recover (const struct uc_container *c, int dirfd, const char *id, const char *why, bool *found, uc_error_t *err);
 
 #endif

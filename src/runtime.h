@@ -15,7 +15,7 @@
 
 struct uc_runtime_rec
 {
-  char *root;   /* where it was found */
+  char *root; /* where it was found */
   char *id;
   char *bundle;
   struct uc_annotations ann; /* of the bundle's config.json */

@@ -24,9 +24,10 @@ struct opt
 
 /* The receive options udpcork turns on while it peeks: PKTINFO gives the
  * destination address, TTL/TOS the header fields of each datagram. */
-static const struct opt rx_opts_v4[] = { { IPPROTO_IP, IP_PKTINFO }, { IPPROTO_IP, IP_RECVTTL }, { IPPROTO_IP, IP_RECVTOS } };
+static const struct opt rx_opts_v4[]
+    = { { IPPROTO_IP, IP_PKTINFO }, { IPPROTO_IP, IP_RECVTTL }, { IPPROTO_IP, IP_RECVTOS } };
 static const struct opt rx_opts_v6[] = {
-  { IPPROTO_IP, IP_PKTINFO },         { IPPROTO_IP, IP_RECVTTL },        { IPPROTO_IP, IP_RECVTOS },
+  { IPPROTO_IP, IP_PKTINFO },         { IPPROTO_IP, IP_RECVTTL },          { IPPROTO_IP, IP_RECVTOS },
   { IPPROTO_IPV6, IPV6_RECVPKTINFO }, { IPPROTO_IPV6, IPV6_RECVHOPLIMIT }, { IPPROTO_IPV6, IPV6_RECVTCLASS },
 };
 #define N_OPTS 6
@@ -180,18 +181,18 @@ uc_rx_peek_undo (const struct uc_container *c, int dirfd, uc_error_t *err)
       cleanup_close int s = -1;
       uc_error_t e = NULL;
 
-      if (sscanf (line, "%d %d %llu %d %d %d %d %d%n", &pid, &fd, &ino, &family, &peek_off, &v[0], &v[1], &v[2], &used) != 8
+      if (sscanf (line, "%d %d %llu %d %d %d %d %d%n", &pid, &fd, &ino, &family, &peek_off, &v[0], &v[1], &v[2], &used)
+              != 8
           || (family != AF_INET && family != AF_INET6) || peek_off < -1)
         return uc_make_error (err, 0, "%s: malformed line", UC_PEEK_NAME);
-      if (family == AF_INET6
-          && (sscanf (line + used, " %d %d %d%n", &v[3], &v[4], &v[5], &k) != 3 || (used += k, 0)))
+      if (family == AF_INET6 && (sscanf (line + used, " %d %d %d%n", &v[3], &v[4], &v[5], &k) != 3 || (used += k, 0)))
         return uc_make_error (err, 0, "%s: malformed line", UC_PEEK_NAME);
       if (line[used] != '\0')
         return uc_make_error (err, 0, "%s: malformed line", UC_PEEK_NAME);
       for (k = 0; k < (family == AF_INET6 ? 6 : 3); k++)
         v[k] = v[k] != 0;
       snprintf (who, sizeof (who), "pid %d fd %d", pid, fd);
-      s = uc_sock_open (c, pid, fd, &(struct uc_sock_id) { .ino = ino }, &e);
+      s = uc_sock_open (c, pid, fd, &(struct uc_sock_id){ .ino = ino }, &e);
       if (s < 0)
         {
           uc_warn ("socket %s: not the one udpcork peeked at any more (%s): its receive options are left as they are",
@@ -218,13 +219,13 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
 
   if (from->ss_family == AF_INET)
     {
-      const struct sockaddr_in *s = (const struct sockaddr_in *) from;
+      const struct sockaddr_in *s = (const struct sockaddr_in *)from;
       r->src_port = ntohs (s->sin_port);
       uc_img_bytes (&r->src_addr, &s->sin_addr, 4);
     }
   else
     {
-      const struct sockaddr_in6 *s = (const struct sockaddr_in6 *) from;
+      const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)from;
       mapped = IN6_IS_ADDR_V4MAPPED (&s->sin6_addr);
       r->src_port = ntohs (s->sin6_port);
       uc_img_bytes (&r->src_addr, mapped ? &s->sin6_addr.s6_addr[12] : s->sin6_addr.s6_addr, mapped ? 4 : 16);
@@ -237,12 +238,12 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
       if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && r->src_addr.len == 4)
         {
           r->has_dst_addr = 1;
-          uc_img_bytes (&r->dst_addr, &((const struct in_pktinfo *) v)->ipi_addr, 4);
+          uc_img_bytes (&r->dst_addr, &((const struct in_pktinfo *)v)->ipi_addr, 4);
         }
       else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO && r->src_addr.len == 16)
         {
           r->has_dst_addr = 1;
-          uc_img_bytes (&r->dst_addr, &((const struct in6_pktinfo *) v)->ipi6_addr, 16);
+          uc_img_bytes (&r->dst_addr, &((const struct in6_pktinfo *)v)->ipi6_addr, 16);
         }
       else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)
         {
@@ -253,7 +254,7 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
       else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS)
         {
           r->has_tos = 1;
-          r->tos = *(const unsigned char *) v;
+          r->tos = *(const unsigned char *)v;
         }
       else if (c->cmsg_level == IPPROTO_IPV6 && (c->cmsg_type == IPV6_HOPLIMIT || c->cmsg_type == IPV6_TCLASS))
         {
@@ -269,8 +270,8 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
 /* Peek every datagram of one socket; append each to IMG (*CAP: room in
  * img->rxdgrams). */
 static int
-peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_image *img, size_t *cap,
-          UcRxsock *rs, const char *who, uc_error_t *err)
+peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_image *img, size_t *cap, UcRxsock *rs,
+          const char *who, uc_error_t *err)
 {
   static unsigned char buf[65536];
   union
@@ -284,8 +285,12 @@ peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_i
     {
       struct sockaddr_storage from;
       struct iovec iov = { buf, sizeof (buf) };
-      struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof (from), .msg_iov = &iov, .msg_iovlen = 1,
-                          .msg_control = cbuf.b, .msg_controllen = sizeof (cbuf.b) };
+      struct msghdr m = { .msg_name = &from,
+                          .msg_namelen = sizeof (from),
+                          .msg_iov = &iov,
+                          .msg_iovlen = 1,
+                          .msg_control = cbuf.b,
+                          .msg_controllen = sizeof (cbuf.b) };
       ssize_t r = recvmsg (p->fd, &m, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
       UcRxdgram *d;
 
@@ -303,10 +308,10 @@ peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_i
         }
       if (r < 0)
         return uc_make_error (err, errno, "peek");
-      if ((m.msg_flags & MSG_TRUNC) || (size_t) r > sizeof (buf))
+      if ((m.msg_flags & MSG_TRUNC) || (size_t)r > sizeof (buf))
         return uc_make_error (err, 0, "datagram of %zd bytes does not fit", r);
       if (p->family == AF_INET6 && from.ss_family == AF_INET6
-          && ! IN6_IS_ADDR_V4MAPPED (&((struct sockaddr_in6 *) &from)->sin6_addr) && r > UC_RX_MAX_V6)
+          && ! IN6_IS_ADDR_V4MAPPED (&((struct sockaddr_in6 *)&from)->sin6_addr) && r > UC_RX_MAX_V6)
         return uc_make_error (err, 0, "IPv6 datagram of %zd bytes: more than the %d udpcork can put back", r,
                               UC_RX_MAX_V6);
       d = xcalloc (1, sizeof (*d));
@@ -320,7 +325,8 @@ peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_i
       rs->bytes += r;
     }
   if (rs->n_dgrams != t->rec.rx_qlen)
-    return uc_make_error (err, 0, "peeked %u datagrams but the kernel holds %u (zero-length datagrams the application "
+    return uc_make_error (err, 0,
+                          "peeked %u datagrams but the kernel holds %u (zero-length datagrams the application "
                           "already peeked are invisible to peeking): cannot save this queue exactly",
                           rs->n_dgrams, t->rec.rx_qlen);
   return 0;
@@ -346,7 +352,7 @@ rxsock_new (const struct uc_target *t, int peek_off)
 
 int
 uc_rx_save (const struct uc_container *c, int dirfd, struct uc_target *t, size_t n, struct uc_image *img,
-             uc_error_t *err)
+            uc_error_t *err)
 {
   cleanup_free struct peek *p = xcalloc (n, sizeof (*p));
   size_t np = 0, i, k, cap_socks = 0, cap_dgrams = 0;
@@ -359,10 +365,11 @@ uc_rx_save (const struct uc_container *c, int dirfd, struct uc_target *t, size_t
     {
       if (! uc_sock_has_rx (&t[i].rec))
         continue;
-      p[np] = (struct peek) { .fd = -1, .family = t[i].rec.family, .pid = t[i].pid, .appfd = t[i].fd,
-                              .ino = t[i].rec.ino };
+      p[np] = (struct peek){
+        .fd = -1, .family = t[i].rec.family, .pid = t[i].pid, .appfd = t[i].fd, .ino = t[i].rec.ino
+      };
       uc_target_str (&t[i], who, sizeof (who));
-      p[np].fd = uc_sock_open (c, t[i].pid, t[i].fd, &(struct uc_sock_id) { .ino = t[i].rec.ino }, err);
+      p[np].fd = uc_sock_open (c, t[i].pid, t[i].fd, &(struct uc_sock_id){ .ino = t[i].rec.ino }, err);
       if (p[np].fd < 0 || peek_read (&p[np], err) < 0)
         ret = uc_error_wrap (err, "receive queue of socket %s (nothing was changed)", who);
       np++;
@@ -387,7 +394,7 @@ uc_rx_save (const struct uc_container *c, int dirfd, struct uc_target *t, size_t
       if (ret < 0)
         uc_error_wrap (err, "receive queue of socket %s (nothing was consumed)", who);
       else
-        uc_info ("socket %s: saved %u unread datagrams, %llu bytes", who, rs->n_dgrams, (unsigned long long) rs->bytes);
+        uc_info ("socket %s: saved %u unread datagrams, %llu bytes", who, rs->n_dgrams, (unsigned long long)rs->bytes);
       k++;
     }
   for (i = 0; i < np; i++)

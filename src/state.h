@@ -39,12 +39,12 @@ struct uc_annotations
 
 struct uc_state
 {
-  bool from_criu;        /* true: CRTOOLS_* env */
-  enum uc_action action; /* UC_ACTION_OCI when from JSON */
-  char *action_name;     /* CRTOOLS_SCRIPT_ACTION verbatim, or NULL */
+  bool from_criu;                           /* true: CRTOOLS_* env */
+  enum uc_action action;                    /* UC_ACTION_OCI when from JSON */
+  char *action_name;                        /* CRTOOLS_SCRIPT_ACTION verbatim, or NULL */
   char *oci_version, *id, *status, *bundle; /* JSON; NULL when absent/from env */
-  pid_t pid;             /* container init (host pid); 0 if unknown (e.g. pre-restore) */
-  char *image_dir;       /* CRTOOLS_IMAGE_DIR, or NULL */
+  pid_t pid;                                /* container init (host pid); 0 if unknown (e.g. pre-restore) */
+  char *image_dir;                          /* CRTOOLS_IMAGE_DIR, or NULL */
   struct uc_annotations ann;
 };
 

@@ -24,7 +24,8 @@ static bool
 is_multicast_or_broadcast (const ProtobufCBinaryData *a)
 {
   if (a->len == 4)
-    return (a->data[0] & 0xf0) == 0xe0 || (a->data[0] == 255 && a->data[1] == 255 && a->data[2] == 255 && a->data[3] == 255);
+    return (a->data[0] & 0xf0) == 0xe0
+           || (a->data[0] == 255 && a->data[1] == 255 && a->data[2] == 255 && a->data[3] == 255);
   return a->len == 16 && a->data[0] == 0xff;
 }
 
@@ -71,7 +72,7 @@ uc_validate_dgram (const UcDgram *d, const char *entry, uc_error_t *err)
   if (check_owner (entry, d->pid, d->fd, d->family, d->protocol, &d->local_addr, d->local_port, err) < 0)
     return -1;
   if (d->mode != UC_CORK_MODE__UC_CORK_SOCKOPT && d->mode != UC_CORK_MODE__UC_CORK_MSG_MORE)
-    return BAD ("cork mode %d is neither UDP_CORK nor MSG_MORE", (int) d->mode);
+    return BAD ("cork mode %d is neither UDP_CORK nor MSG_MORE", (int)d->mode);
   if (d->pending_family == 0)
     {
       /* UDP_CORK set on an empty socket: nothing else to carry */
@@ -85,8 +86,7 @@ uc_validate_dgram (const UcDgram *d, const char *entry, uc_error_t *err)
   if (d->pending_family == AF_INET6 && d->family != AF_INET6)
     return BAD ("IPv6 datagram pending on an IPv4 socket");
   if (! d->has_dst_addr || ! addr_len_ok (d->pending_family, d->dst_addr.len))
-    return BAD ("destination address missing or of the wrong size for family %" PRIu32,
-                d->pending_family);
+    return BAD ("destination address missing or of the wrong size for family %" PRIu32, d->pending_family);
   if (! d->has_dst_port || d->dst_port < 1 || d->dst_port > 65535)
     return BAD ("destination port %" PRIu32 " out of range (1..65535)", d->dst_port);
   if (d->has_src_addr && ! addr_len_ok (d->pending_family, d->src_addr.len))
@@ -103,7 +103,7 @@ uc_validate_dgram (const UcDgram *d, const char *entry, uc_error_t *err)
         return BAD ("ip_options: %s", why);
     }
   max = d->pending_family == AF_INET6 ? UC_MAX_PAYLOAD_V6
-                                       : UC_MAX_PAYLOAD_V4 - (d->has_ip_options ? d->ip_options.len : 0);
+                                      : UC_MAX_PAYLOAD_V4 - (d->has_ip_options ? d->ip_options.len : 0);
   if (d->payload.len > max)
     return BAD ("payload of %zu bytes is larger than a %s datagram can be (%zu)", d->payload.len,
                 d->pending_family == AF_INET6 ? "UDP/IPv6" : "UDP/IPv4", max);
@@ -188,8 +188,8 @@ check_rxdgram (const UcRxdgram *r, const UcRxsock *s, const char *entry, uc_erro
     return BAD ("source port %" PRIu32 " out of range", r->src_port);
   max = r->src_addr.len == 4 ? UC_MAX_PAYLOAD_V4 : UC_RX_MAX_V6;
   if (r->payload.len > max)
-    return BAD ("payload of %zu bytes is larger than udpcork can put back for %s (%zu)",
-                r->payload.len, r->src_addr.len == 4 ? "IPv4" : "IPv6", max);
+    return BAD ("payload of %zu bytes is larger than udpcork can put back for %s (%zu)", r->payload.len,
+                r->src_addr.len == 4 ? "IPv4" : "IPv6", max);
   if (r->has_ttl && (r->ttl < 0 || r->ttl > 255))
     return BAD ("ttl %" PRId32 " out of range (0..255)", r->ttl);
   if (r->has_tos && (r->tos < 0 || r->tos > 255))
@@ -214,7 +214,7 @@ check_rx (const struct uc_image *img, uc_error_t *err)
         return -1;
       if (s->has_peek_off && s->peek_off < -1)
         return BAD ("peek_off %" PRId32 " out of range", s->peek_off);
-      own[i] = (struct owner) { s->pid, s->fd };
+      own[i] = (struct owner){ s->pid, s->fd };
     }
   first += img->n_rxsocks;
   for (size_t i = 0; i < img->n_rxdgrams; i++)
@@ -256,7 +256,7 @@ uc_validate_image (const struct uc_image *img, bool log, uc_error_t *err)
         snprintf (entry, sizeof (entry), "entry %zu (dgram %zu of %zu)", i + 1, i + 1, img->n_dgrams);
       if (uc_validate_dgram (img->dgrams[i], entry, err) < 0)
         return -1;
-      own[i] = (struct owner) { img->dgrams[i]->pid, img->dgrams[i]->fd };
+      own[i] = (struct owner){ img->dgrams[i]->pid, img->dgrams[i]->fd };
     }
   if (check_unique (own, img->n_dgrams, "dgram", err) < 0)
     return -1;

@@ -4,8 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void __attribute__ ((noreturn))
-oom (size_t size)
+static void __attribute__ ((noreturn)) oom (size_t size)
 {
   fprintf (stderr, "udpcork: out of memory (allocating %zu bytes)\n", size);
   abort ();
@@ -56,7 +55,7 @@ xgrow (void *v, size_t *cap, size_t n, size_t size)
     return;
   while (*cap < n)
     *cap = *cap ? *cap * 2 : 16;
-  if (*cap > (size_t) -1 / size)
-    oom ((size_t) -1);
+  if (*cap > (size_t)-1 / size)
+    oom ((size_t)-1);
   *vp = xrealloc (*vp, *cap * size);
 }

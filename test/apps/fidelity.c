@@ -90,7 +90,7 @@ struct acase
   /* from the case file */
   int id, proc, conn, port, rport, cork, nw, w[MAX_W], npost, post[MAX_W];
   char fam, bind[8], dst[64], src[64];
-  int ttl, tos, prio, mark, gso, df, opts; /* values */
+  int ttl, tos, prio, mark, gso, df, opts;                              /* values */
   char ttl_how, tos_how, prio_how, mark_how, gso_how, df_how, opts_how; /* 0, 's', 'c' */
   int ifi, dev, rp, dup, flow, next;
   /* run time (shared memory: children fill in their cases) */
@@ -104,13 +104,14 @@ static int ncases;
 
 /* --- SHA-256 -------------------------------------------------------------- */
 static const uint32_t K[64] = {
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
-  0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
-  0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
-  0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
-  0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
@@ -122,7 +123,7 @@ sha256_block (uint32_t h[8], const unsigned char *p)
   int i;
 
   for (i = 0; i < 16; i++)
-    w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 | (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
+    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
   for (i = 16; i < 64; i++)
     w[i] = w[i - 16] + (ROR (w[i - 15], 7) ^ ROR (w[i - 15], 18) ^ (w[i - 15] >> 3)) + w[i - 7]
            + (ROR (w[i - 2], 17) ^ ROR (w[i - 2], 19) ^ (w[i - 2] >> 10));
@@ -142,7 +143,7 @@ sha256_hex (const unsigned char *data, size_t len, char hex[65])
   uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
   unsigned char blk[128];
   size_t i = 0, rest, n;
-  uint64_t bits = (uint64_t) len * 8;
+  uint64_t bits = (uint64_t)len * 8;
 
   for (; i + 64 <= len; i += 64)
     sha256_block (h, data + i);
@@ -152,7 +153,7 @@ sha256_hex (const unsigned char *data, size_t len, char hex[65])
   blk[rest] = 0x80;
   n = rest + 1 + 8 <= 64 ? 64 : 128;
   for (i = 0; i < 8; i++)
-    blk[n - 1 - i] = (unsigned char) (bits >> (8 * i));
+    blk[n - 1 - i] = (unsigned char)(bits >> (8 * i));
   sha256_block (h, blk);
   if (n == 128)
     sha256_block (h, blk + 64);
@@ -253,31 +254,56 @@ read_cases (const char *file)
             continue;
           *v++ = 0;
 #define IS(k) (strcmp (tok, k) == 0)
-          if (IS ("id")) c->id = atoi (v);
-          else if (IS ("proc")) c->proc = atoi (v);
-          else if (IS ("fam")) c->fam = v[0];
-          else if (IS ("conn")) c->conn = atoi (v);
-          else if (IS ("bind")) snprintf (c->bind, sizeof (c->bind), "%s", v);
-          else if (IS ("port")) c->port = atoi (v);
-          else if (IS ("rport")) c->rport = atoi (v);
-          else if (IS ("dst")) snprintf (c->dst, sizeof (c->dst), "%s", v);
-          else if (IS ("src")) snprintf (c->src, sizeof (c->src), "%s", strcmp (v, "-") ? v : "");
-          else if (IS ("mode")) c->cork = strcmp (v, "cork") == 0;
-          else if (IS ("w")) c->nw = parse_list (v, c->w);
-          else if (IS ("post")) c->npost = parse_list (v, c->post);
-          else if (IS ("ttl")) parse_how (v, &c->ttl_how, &c->ttl);
-          else if (IS ("tos")) parse_how (v, &c->tos_how, &c->tos);
-          else if (IS ("prio")) parse_how (v, &c->prio_how, &c->prio);
-          else if (IS ("mark")) parse_how (v, &c->mark_how, &c->mark);
-          else if (IS ("gso")) parse_how (v, &c->gso_how, &c->gso);
-          else if (IS ("df")) parse_how (v, &c->df_how, &c->df);
-          else if (IS ("opts")) parse_how (v, &c->opts_how, &c->opts);
-          else if (IS ("ifi")) c->ifi = atoi (v);
-          else if (IS ("dev")) c->dev = atoi (v);
-          else if (IS ("rp")) c->rp = atoi (v);
-          else if (IS ("dup")) c->dup = atoi (v);
-          else if (IS ("flow")) c->flow = atoi (v);
-          else if (IS ("next")) c->next = atoi (v);
+          if (IS ("id"))
+            c->id = atoi (v);
+          else if (IS ("proc"))
+            c->proc = atoi (v);
+          else if (IS ("fam"))
+            c->fam = v[0];
+          else if (IS ("conn"))
+            c->conn = atoi (v);
+          else if (IS ("bind"))
+            snprintf (c->bind, sizeof (c->bind), "%s", v);
+          else if (IS ("port"))
+            c->port = atoi (v);
+          else if (IS ("rport"))
+            c->rport = atoi (v);
+          else if (IS ("dst"))
+            snprintf (c->dst, sizeof (c->dst), "%s", v);
+          else if (IS ("src"))
+            snprintf (c->src, sizeof (c->src), "%s", strcmp (v, "-") ? v : "");
+          else if (IS ("mode"))
+            c->cork = strcmp (v, "cork") == 0;
+          else if (IS ("w"))
+            c->nw = parse_list (v, c->w);
+          else if (IS ("post"))
+            c->npost = parse_list (v, c->post);
+          else if (IS ("ttl"))
+            parse_how (v, &c->ttl_how, &c->ttl);
+          else if (IS ("tos"))
+            parse_how (v, &c->tos_how, &c->tos);
+          else if (IS ("prio"))
+            parse_how (v, &c->prio_how, &c->prio);
+          else if (IS ("mark"))
+            parse_how (v, &c->mark_how, &c->mark);
+          else if (IS ("gso"))
+            parse_how (v, &c->gso_how, &c->gso);
+          else if (IS ("df"))
+            parse_how (v, &c->df_how, &c->df);
+          else if (IS ("opts"))
+            parse_how (v, &c->opts_how, &c->opts);
+          else if (IS ("ifi"))
+            c->ifi = atoi (v);
+          else if (IS ("dev"))
+            c->dev = atoi (v);
+          else if (IS ("rp"))
+            c->rp = atoi (v);
+          else if (IS ("dup"))
+            c->dup = atoi (v);
+          else if (IS ("flow"))
+            c->flow = atoi (v);
+          else if (IS ("next"))
+            c->next = atoi (v);
 #undef IS
         }
       if (c->nw == 0)
@@ -320,23 +346,23 @@ add_addr6 (const char *addr)
   req.ifa.ifa_index = 1;
   for (int t = IFA_LOCAL; t >= IFA_ADDRESS; t--)
     {
-      rta = (struct rtattr *) ((char *) &req + NLMSG_ALIGN (req.nh.nlmsg_len));
+      rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN (req.nh.nlmsg_len));
       rta->rta_type = t;
       rta->rta_len = RTA_LENGTH (16);
       inet_pton (AF_INET6, addr, RTA_DATA (rta));
       req.nh.nlmsg_len = NLMSG_ALIGN (req.nh.nlmsg_len) + RTA_ALIGN (rta->rta_len);
     }
-  if (s < 0 || sendto (s, &req, req.nh.nlmsg_len, 0, (struct sockaddr *) &sa, sizeof (sa)) < 0)
+  if (s < 0 || sendto (s, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof (sa)) < 0)
     die ("netlink RTM_NEWADDR %s", addr);
   do
     r = recv (s, ack, sizeof (ack), 0);
   while (r < 0 && errno == EINTR);
-  if (r < (ssize_t) NLMSG_LENGTH (sizeof (struct nlmsgerr)))
+  if (r < (ssize_t)NLMSG_LENGTH (sizeof (struct nlmsgerr)))
     die ("netlink ack");
-  struct nlmsghdr *nh = (struct nlmsghdr *) ack;
-  if (nh->nlmsg_type == NLMSG_ERROR && ((struct nlmsgerr *) NLMSG_DATA (nh))->error)
+  struct nlmsghdr *nh = (struct nlmsghdr *)ack;
+  if (nh->nlmsg_type == NLMSG_ERROR && ((struct nlmsgerr *)NLMSG_DATA (nh))->error)
     {
-      errno = -((struct nlmsgerr *) NLMSG_DATA (nh))->error;
+      errno = -((struct nlmsgerr *)NLMSG_DATA (nh))->error;
       die ("add %s to lo", addr);
     }
   close (s);
@@ -359,8 +385,8 @@ wait_local6 (const char *addr)
       char a[64];
       int port;
 
-      ok = s >= 0 && bind (s, (struct sockaddr *) &b, bl) == 0 && connect (s, (struct sockaddr *) &ss, l) == 0
-           && getsockname (s, (struct sockaddr *) &me, &ml) == 0
+      ok = s >= 0 && bind (s, (struct sockaddr *)&b, bl) == 0 && connect (s, (struct sockaddr *)&ss, l) == 0
+           && getsockname (s, (struct sockaddr *)&me, &ml) == 0
            && strcmp (addr_str (&me, a, sizeof (a), &port), addr) == 0;
       if (s >= 0)
         close (s);
@@ -369,7 +395,8 @@ wait_local6 (const char *addr)
           /* and the local route: a second socket, unbound */
           s = socket (AF_INET6, SOCK_DGRAM, 0);
           ml = sizeof (me);
-          ok = s >= 0 && connect (s, (struct sockaddr *) &ss, l) == 0 && getsockname (s, (struct sockaddr *) &me, &ml) == 0
+          ok = s >= 0 && connect (s, (struct sockaddr *)&ss, l) == 0
+               && getsockname (s, (struct sockaddr *)&me, &ml) == 0
                && strcmp (addr_str (&me, a, sizeof (a), &port), addr) == 0;
           if (s >= 0)
             close (s);
@@ -389,7 +416,7 @@ payload_of (const struct acase *c, size_t *len)
 {
   size_t n = 0, i;
   unsigned char *p;
-  uint32_t x = 2166136261u ^ (uint32_t) c->id * 16777619u;
+  uint32_t x = 2166136261u ^ (uint32_t)c->id * 16777619u;
 
   for (int k = 0; k < c->nw; k++)
     n += c->w[k];
@@ -401,7 +428,7 @@ payload_of (const struct acase *c, size_t *len)
   for (i = 0; i < n; i++)
     {
       x = x * 1103515245u + 12345u;
-      p[i] = (unsigned char) (x >> 23);
+      p[i] = (unsigned char)(x >> 23);
     }
   *len = n;
   return p;
@@ -420,7 +447,7 @@ struct cmsgs
 static void
 cm_add (struct cmsgs *m, int level, int type, const void *data, size_t len)
 {
-  struct cmsghdr *h = (struct cmsghdr *) (m->u.buf + m->len);
+  struct cmsghdr *h = (struct cmsghdr *)(m->u.buf + m->len);
   memset (h, 0, CMSG_SPACE (len));
   h->cmsg_level = level;
   h->cmsg_type = type;
@@ -453,9 +480,10 @@ bind_like (const struct acase *c, int fd)
 {
   struct sockaddr_storage ss;
   int dom = domain_of (c);
-  const char *a = strcmp (c->bind, "lo") == 0 ? (dom == AF_INET ? "127.0.0.1" : "::1") : (dom == AF_INET ? "0.0.0.0" : "::");
+  const char *a
+      = strcmp (c->bind, "lo") == 0 ? (dom == AF_INET ? "127.0.0.1" : "::1") : (dom == AF_INET ? "0.0.0.0" : "::");
   socklen_t l = make_addr (dom, a, c->port, &ss);
-  return bind (fd, (struct sockaddr *) &ss, l);
+  return bind (fd, (struct sockaddr *)&ss, l);
 }
 
 /* Socket, options, bind, connect, cork, the writes: the pending datagram. */
@@ -486,7 +514,8 @@ build (struct acase *c)
     {
       c->partner = socket (dom, SOCK_DGRAM, 0);
       if (c->partner < 0 || sockopt (c->partner, SOL_SOCKET, SO_REUSEPORT, 1) < 0
-          || (c->dev && setsockopt (c->partner, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) < 0) || bind_like (c, c->partner) < 0)
+          || (c->dev && setsockopt (c->partner, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) < 0)
+          || bind_like (c, c->partner) < 0)
         FAIL ("SO_REUSEPORT partner");
     }
   /* socket options; TOS before the priority (IP_TOS sets the priority too) */
@@ -505,7 +534,7 @@ build (struct acase *c)
   if (c->opts_how == 's'
       && setsockopt (fd, IPPROTO_IP, IP_OPTIONS, c->opts == 1 ? opt_nop : opt_rr, c->opts == 1 ? 4 : 8) < 0)
     FAIL ("IP_OPTIONS");
-  if (c->conn && connect (fd, (struct sockaddr *) &dst, dl) < 0)
+  if (c->conn && connect (fd, (struct sockaddr *)&dst, dl) < 0)
     FAIL ("connect");
   if (c->cork && sockopt (fd, IPPROTO_UDP, UDP_CORK, 1) < 0)
     FAIL ("UDP_CORK");
@@ -580,7 +609,7 @@ build (struct acase *c)
       off += c->w[k];
       if (k == 0)
         {
-          if (getsockname (fd, (struct sockaddr *) &me, &ml) < 0)
+          if (getsockname (fd, (struct sockaddr *)&me, &ml) < 0)
             FAIL ("getsockname");
           addr_str (&me, a, sizeof (a), &port);
           c->port_before = port;
@@ -606,7 +635,7 @@ complete (struct acase *c)
   size_t sl = sizeof (c->complete);
   ssize_t r;
 
-  (void) pre;
+  (void)pre;
   off = 0;
   for (int k = 0; k < c->nw; k++)
     off += c->w[k];
@@ -622,8 +651,8 @@ complete (struct acase *c)
       if (c->conn)
         r = send (fd, p + off, c->post[k], flags);
       else
-        r = sendto (fd, p + off, c->post[k], flags, (struct sockaddr *) &dst, dl);
-      n += snprintf (s + n, sl - n, "%s%zd", k ? "," : "post:", r < 0 ? (ssize_t) -errno : r);
+        r = sendto (fd, p + off, c->post[k], flags, (struct sockaddr *)&dst, dl);
+      n += snprintf (s + n, sl - n, "%s%zd", k ? "," : "post:", r < 0 ? (ssize_t)-errno : r);
       off += c->post[k];
     }
   if (n)
@@ -631,7 +660,7 @@ complete (struct acase *c)
   if (c->cork)
     r = sockopt (fd, IPPROTO_UDP, UDP_CORK, 0);
   else if (c->npost == 0)
-    r = c->conn ? send (fd, "", 0, 0) : sendto (fd, "", 0, 0, (struct sockaddr *) &dst, dl);
+    r = c->conn ? send (fd, "", 0, 0) : sendto (fd, "", 0, 0, (struct sockaddr *)&dst, dl);
   else
     r = 0;
   snprintf (s + n, sl - n, "%s", r < 0 ? strerror (errno) : "ok");
@@ -639,7 +668,7 @@ complete (struct acase *c)
     {
       /* one more datagram, no cmsgs: the socket options as restored */
       n = strlen (s);
-      r = c->conn ? send (fd, "next", 4, 0) : sendto (fd, "next", 4, 0, (struct sockaddr *) &dst, dl);
+      r = c->conn ? send (fd, "next", 4, 0) : sendto (fd, "next", 4, 0, (struct sockaddr *)&dst, dl);
       snprintf (s + n, sl - n, "/next:%s", r < 0 ? strerror (errno) : "ok");
     }
   for (char *q = s; *q; q++)
@@ -658,7 +687,7 @@ make_receiver (struct acase *c)
 
   c->rfd = socket (dom, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   if (c->rfd < 0 || (dom == AF_INET6 && sockopt (c->rfd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
-      || bind (c->rfd, (struct sockaddr *) &ss, l) < 0)
+      || bind (c->rfd, (struct sockaddr *)&ss, l) < 0)
     die ("receiver of case %d", c->id);
 }
 
@@ -670,8 +699,8 @@ arm_receiver (struct acase *c)
   int ok = sockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20) == 0 && sockopt (fd, SOL_UDP, UDP_GRO, 1) == 0
            && sockopt (fd, SOL_SOCKET, SO_RCVMARK, 1) == 0 && sockopt (fd, SOL_SOCKET, SO_RCVPRIORITY, 1) == 0;
   if (c->fam == '6')
-    ok = ok && sockopt (fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) == 0 && sockopt (fd, IPPROTO_IPV6, IPV6_RECVTCLASS, 1) == 0
-         && sockopt (fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == 0
+    ok = ok && sockopt (fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) == 0
+         && sockopt (fd, IPPROTO_IPV6, IPV6_RECVTCLASS, 1) == 0 && sockopt (fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == 0
          && (! c->flow || sockopt (fd, IPPROTO_IPV6, IPV6_FLOWINFO, 1) == 0);
   else
     ok = ok && sockopt (fd, IPPROTO_IP, IP_RECVTTL, 1) == 0 && sockopt (fd, IPPROTO_IP, IP_RECVTOS, 1) == 0
@@ -718,10 +747,15 @@ drain (int ci)
       } ctl;
       struct sockaddr_storage from;
       struct iovec iov = { buf, sizeof (buf) };
-      struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof (from), .msg_iov = &iov, .msg_iovlen = 1,
-                            .msg_control = ctl.b, .msg_controllen = sizeof (ctl.b) };
+      struct msghdr msg = { .msg_name = &from,
+                            .msg_namelen = sizeof (from),
+                            .msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctl.b,
+                            .msg_controllen = sizeof (ctl.b) };
       ssize_t r = recvmsg (c->rfd, &msg, MSG_DONTWAIT);
-      char fa[64], da[64] = "-", sport[48], gro[16] = "-", mark[16] = "-", prio[16] = "-", opts[100] = "-", flow[16] = "-";
+      char fa[64], da[64] = "-", sport[48], gro[16] = "-", mark[16] = "-", prio[16] = "-", opts[100] = "-",
+                   flow[16] = "-";
       char hex[65], *t;
       int fport, ttl = -1, tos = -1, ifi = -1;
       const char *pay;
@@ -734,9 +768,9 @@ drain (int ci)
         {
           void *d = CMSG_DATA (h);
           if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_TTL)
-            ttl = *(int *) d;
+            ttl = *(int *)d;
           else if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_TOS)
-            tos = *(unsigned char *) d;
+            tos = *(unsigned char *)d;
           else if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_PKTINFO)
             {
               struct in_pktinfo *pi = d;
@@ -747,14 +781,14 @@ drain (int ci)
             {
               size_t n = h->cmsg_len - CMSG_LEN (0), k;
               for (k = 0; k < n && 2 * k + 2 < sizeof (opts); k++)
-                sprintf (opts + 2 * k, "%02x", ((unsigned char *) d)[k]);
+                sprintf (opts + 2 * k, "%02x", ((unsigned char *)d)[k]);
               if (n == 0)
                 strcpy (opts, "empty");
             }
           else if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_HOPLIMIT)
-            ttl = *(int *) d;
+            ttl = *(int *)d;
           else if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_TCLASS)
-            tos = *(int *) d;
+            tos = *(int *)d;
           else if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_PKTINFO)
             {
               struct in6_pktinfo *pi = d;
@@ -762,13 +796,13 @@ drain (int ci)
               ifi = pi->ipi6_ifindex;
             }
           else if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_FLOWINFO)
-            snprintf (flow, sizeof (flow), "%05x", ntohl (*(uint32_t *) d) & 0xfffff);
+            snprintf (flow, sizeof (flow), "%05x", ntohl (*(uint32_t *)d) & 0xfffff);
           else if (h->cmsg_level == SOL_UDP && h->cmsg_type == UDP_GRO)
-            snprintf (gro, sizeof (gro), "%d", *(int *) d);
+            snprintf (gro, sizeof (gro), "%d", *(int *)d);
           else if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SO_MARK)
-            snprintf (mark, sizeof (mark), "%u", *(uint32_t *) d);
+            snprintf (mark, sizeof (mark), "%u", *(uint32_t *)d);
           else if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SO_PRIORITY)
-            snprintf (prio, sizeof (prio), "%u", *(uint32_t *) d);
+            snprintf (prio, sizeof (prio), "%u", *(uint32_t *)d);
         }
       addr_str (&from, fa, sizeof (fa), &fport);
       if (strcmp (c->bind, "auto") != 0)
@@ -781,12 +815,14 @@ drain (int ci)
       {
         size_t el;
         unsigned char *ep = payload_of (c, &el);
-        pay = (size_t) r == el && memcmp (ep, buf, el) == 0 ? "ok" : "other";
+        pay = (size_t)r == el && memcmp (ep, buf, el) == 0 ? "ok" : "other";
         free (ep);
       }
-      if (asprintf (&t, "id=%d dg=%d len=%zd%s pay=%s sha=%s from=%s sport=%s dst=%s ifi=%d ttl=%d tos=0x%02x gro=%s mark=%s prio=%s opts=%s%s%s",
-                    c->id, ++ndg[ci], r, (msg.msg_flags & MSG_TRUNC) ? " TRUNC" : "", pay, hex, fa, sport, da, ifi, ttl, tos,
-                    gro, mark, prio, opts, c->flow ? " flow=" : "", c->flow ? flow : "")
+      if (asprintf (&t,
+                    "id=%d dg=%d len=%zd%s pay=%s sha=%s from=%s sport=%s dst=%s ifi=%d ttl=%d tos=0x%02x gro=%s "
+                    "mark=%s prio=%s opts=%s%s%s",
+                    c->id, ++ndg[ci], r, (msg.msg_flags & MSG_TRUNC) ? " TRUNC" : "", pay, hex, fa, sport, da, ifi, ttl,
+                    tos, gro, mark, prio, opts, c->flow ? " flow=" : "", c->flow ? flow : "")
           < 0)
         die ("asprintf");
       add_line (c->id, t);
@@ -911,9 +947,8 @@ main (int argc, char **argv)
     {
       struct acase *c = &cases[i];
       char *t;
-      if (asprintf (&t, "id=%d port=%s complete=%s ndg=%d%s%s", c->id,
-                    strcmp (c->bind, "auto") ? "bound" : "auto", c->complete[0] ? c->complete : "-", ndg[i],
-                    c->err[0] ? " ERR " : "", c->err)
+      if (asprintf (&t, "id=%d port=%s complete=%s ndg=%d%s%s", c->id, strcmp (c->bind, "auto") ? "bound" : "auto",
+                    c->complete[0] ? c->complete : "-", ndg[i], c->err[0] ? " ERR " : "", c->err)
           < 0)
         die ("asprintf");
       for (char *q = t; *q; q++)

@@ -24,11 +24,20 @@ main (int argc, char **argv)
   while ((opt = getopt (argc, argv, "f:a:p:o:")) != -1)
     switch (opt)
       {
-      case 'f': family = atoi (optarg); break;
-      case 'a': addr = optarg; break;
-      case 'p': port = atoi (optarg); break;
-      case 'o': out = optarg; break;
-      default: return 2;
+      case 'f':
+        family = atoi (optarg);
+        break;
+      case 'a':
+        addr = optarg;
+        break;
+      case 'p':
+        port = atoi (optarg);
+        break;
+      case 'o':
+        out = optarg;
+        break;
+      default:
+        return 2;
       }
   if (addr == NULL)
     addr = local_addr (family, 0);

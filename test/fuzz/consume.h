@@ -25,10 +25,15 @@ fuzz_consume (const struct uc_image *img, uint32_t seed)
     abort ();
   for (size_t i = 0; i < img->n_dgrams; i++)
     {
-      struct uc_sockview v = { .priority = seed & 7, .tos = (int) (seed >> 3) & 0xff, .mark = seed >> 11 & 1,
-                               .bound_ifindex = seed >> 12 & 3, .udp_segment = seed >> 14 & 1,
-                               .txtime = seed >> 15 & 1, .flowinfo_send = seed >> 16 & 1,
-                               .src_usable = seed >> 17 & 1, .oif_exists = seed >> 18 & 1 };
+      struct uc_sockview v = { .priority = seed & 7,
+                               .tos = (int)(seed >> 3) & 0xff,
+                               .mark = seed >> 11 & 1,
+                               .bound_ifindex = seed >> 12 & 3,
+                               .udp_segment = seed >> 14 & 1,
+                               .txtime = seed >> 15 & 1,
+                               .flowinfo_send = seed >> 16 & 1,
+                               .src_usable = seed >> 17 & 1,
+                               .oif_exists = seed >> 18 & 1 };
       struct sockaddr_storage ss;
       struct uc_cmsgs c;
 

@@ -27,7 +27,7 @@ tap_check (bool ok, const char *fmt, ...)
   return ok;
 }
 
-#define CHECK(cond, ...) tap_check (!! (cond), __VA_ARGS__)
+#define CHECK(cond, ...) tap_check (! ! (cond), __VA_ARGS__)
 
 /* RET must be < 0 with *ERR set, its message containing WANT and no newline.
  * Prints the message as a diagnostic and releases *ERR. */

@@ -256,16 +256,25 @@ test_env (void)
 static void
 test_action_names (void)
 {
-  static const char *const names[] = { "oci", "pre-dump", "network-lock", "post-dump", "network-unlock", "pre-restore",
-                                       "setup-namespaces", "post-setup-namespaces", "post-restore", "pre-resume",
-                                       "post-resume", "other" };
+  static const char *const names[] = { "oci",
+                                       "pre-dump",
+                                       "network-lock",
+                                       "post-dump",
+                                       "network-unlock",
+                                       "pre-restore",
+                                       "setup-namespaces",
+                                       "post-setup-namespaces",
+                                       "post-restore",
+                                       "pre-resume",
+                                       "post-resume",
+                                       "other" };
   bool ok = true;
   int i;
 
   for (i = UC_ACTION_OCI; i <= UC_ACTION_OTHER; i++)
-    ok = ok && strcmp (uc_action_name ((enum uc_action) i), names[i]) == 0;
+    ok = ok && strcmp (uc_action_name ((enum uc_action)i), names[i]) == 0;
   CHECK (ok, "uc_action_name for every action");
-  CHECK (strcmp (uc_action_name ((enum uc_action) 99), "other") == 0, "uc_action_name out of range");
+  CHECK (strcmp (uc_action_name ((enum uc_action)99), "other") == 0, "uc_action_name out of range");
 }
 
 int

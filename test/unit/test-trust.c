@@ -26,7 +26,7 @@ static uint8_t payload[70000];
 static void
 bytes (ProtobufCBinaryData *b, const void *p, size_t n)
 {
-  b->data = (uint8_t *) p;
+  b->data = (uint8_t *)p;
   b->len = n;
 }
 
@@ -78,7 +78,8 @@ test_validate_dgram (void)
   bytes (&d.ip_options, rr, sizeof (rr));
   tap_check_ok (uc_validate_dgram (&d, "entry 1", &err), &err, "a well-formed record-route option passes");
   bytes (&d.ip_options, cipso, sizeof (cipso));
-  tap_check_ok (uc_validate_dgram (&d, "entry 1", &err), &err, "a well-formed CIPSO option passes (the builder drops it)");
+  tap_check_ok (uc_validate_dgram (&d, "entry 1", &err), &err,
+                "a well-formed CIPSO option passes (the builder drops it)");
   {
     static const uint8_t bad[4] = { 7, 40, 4, 0 };
     bytes (&d.ip_options, bad, sizeof (bad));
@@ -173,7 +174,8 @@ test_validate_image (void)
   tap_check_ok (uc_validate_image (&img, false, &err), &err, "a receive queue passes");
   bytes (&r.payload, payload, 65508);
   rs.bytes = 65508;
-  tap_check_error (uc_validate_image (&img, false, &err), &err, "payload of 65508 bytes is larger than udpcork can put back",
+  tap_check_error (uc_validate_image (&img, false, &err), &err,
+                   "payload of 65508 bytes is larger than udpcork can put back",
                    "an oversized unread datagram (finding 2)");
   bytes (&r.payload, payload, 10);
   rs.bytes = 1u << 31;
@@ -198,9 +200,9 @@ test_validate_image (void)
   tap_check_error (uc_validate_image (&img, false, &err), &err, "declares 2 datagrams, the image holds 1",
                    "rxsock count");
   rs.n_dgrams = 1;
-  head.dump_id = (char *) "criu-1-2/../x";
+  head.dump_id = (char *)"criu-1-2/../x";
   tap_check_error (uc_validate_image (&img, false, &err), &err, "dump_id is not", "a dump id with a path in it");
-  head.dump_id = (char *) "criu-1-2";
+  head.dump_id = (char *)"criu-1-2";
   tap_check_ok (uc_validate_image (&img, false, &err), &err, "back to valid");
 }
 
@@ -248,7 +250,7 @@ test_ipopt (void)
 static bool
 checksum_ok (const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t *u, size_t ulen)
 {
-  uint32_t sum = IPPROTO_UDP + (uint32_t) ulen;
+  uint32_t sum = IPPROTO_UDP + (uint32_t)ulen;
   const uint8_t *parts[3] = { src, dst, u };
   size_t lens[3] = { alen, alen, ulen };
   for (int k = 0; k < 3; k++)
@@ -505,13 +507,13 @@ test_criu_core (void)
 {
   /* IMG_COMMON_MAGIC, CORE_MAGIC, entry size, core_entry { mtype 1;
    * thread_core (5) { creds (10) { uid 0; cap_eff (11) 0x3420, 0x20 } } } */
-  static const uint8_t core[] = { 0x19, 0x43, 0x56, 0x54, 0x47, 0x38, 0x05, 0x55, 13, 0, 0, 0,
-                                  0x08, 1, 0x2a, 9, 0x52, 7, 0x08, 0, 0x58, 0xa0, 0x68, 0x58, 0x20 };
+  static const uint8_t core[] = { 0x19, 0x43, 0x56, 0x54, 0x47, 0x38, 0x05, 0x55, 13,   0,    0,    0,   0x08,
+                                  1,    0x2a, 9,    0x52, 7,    0x08, 0,    0x58, 0xa0, 0x68, 0x58, 0x20 };
   uc_error_t err = NULL;
   uint64_t eff = 0;
 
   tap_check_ok (uc_criu_core_caps (core, sizeof (core), &eff, &err), &err, "CRIU core image: capabilities read");
-  CHECK (eff == 0x2000003420ull, "CRIU core image: cap_eff words 0x3420, 0x20 (got 0x%llx)", (unsigned long long) eff);
+  CHECK (eff == 0x2000003420ull, "CRIU core image: cap_eff words 0x3420, 0x20 (got 0x%llx)", (unsigned long long)eff);
   tap_check_error (uc_criu_core_caps (core, sizeof (core) - 3, &eff, &err), &err, "truncated",
                    "CRIU core image: cut short");
   tap_check_error (uc_criu_core_caps (core + 4, sizeof (core) - 4, &eff, &err), &err, "not a CRIU core image",
@@ -522,7 +524,7 @@ int
 main (void)
 {
   for (size_t i = 0; i < sizeof (payload); i++)
-    payload[i] = (uint8_t) i;
+    payload[i] = (uint8_t)i;
   test_validate_dgram ();
   test_validate_image ();
   test_ipopt ();
