@@ -103,10 +103,10 @@ udpcork_iter (struct bpf_iter__udp *ctx)
   rec.gso_size = BPF_CORE_READ (up, gso_size);
   if (bpf_core_field_exists (struct udp_sock___new, udp_flags))
     {
-      if (BPF_CORE_READ ((struct udp_sock___new *)up, udp_flags) & 1) /* UDP_FLAGS_CORK */
+      if (BPF_CORE_READ ((struct udp_sock___new *) up, udp_flags) & 1) /* UDP_FLAGS_CORK */
         rec.flags |= UC_F_CORK;
     }
-  else if (BPF_CORE_READ ((struct udp_sock___old *)up, corkflag))
+  else if (BPF_CORE_READ ((struct udp_sock___old *) up, corkflag))
     rec.flags |= UC_F_CORK;
   if (BPF_CORE_READ (sk, __sk_common.skc_state) == TCP_ESTABLISHED)
     rec.flags |= UC_F_CONNECTED;
@@ -159,7 +159,7 @@ udpcork_iter (struct bpf_iter__udp *ctx)
       rec.cork_tx_flags = BPF_CORE_READ (inet, cork.base.tx_flags);
       rec.cork_transmit_time = BPF_CORE_READ (inet, cork.base.transmit_time);
       if (bpf_core_field_exists (struct inet_cork___new, ts_opt_id))
-        rec.cork_ts_opt_id = BPF_CORE_READ ((struct inet_cork___new *)&inet->cork.base, ts_opt_id);
+        rec.cork_ts_opt_id = BPF_CORE_READ ((struct inet_cork___new *) &inet->cork.base, ts_opt_id);
       opt = BPF_CORE_READ (inet, cork.base.opt);
       if (rec.pending == AF_INET && opt && (rec.cork_flags & 1 /* IPCORK_OPT */))
         {
@@ -244,10 +244,10 @@ udpcork_capture (struct bpf_nf_ctx___local *ctx)
   asm volatile("" : "+r"(len));
   if (len > UC_MAX_DGRAM)
     return NF_DROP;
-  if (bpf_dynptr_from_skb ((struct __sk_buff *)skb, 0, &ptr) != 0)
+  if (bpf_dynptr_from_skb ((struct __sk_buff *) skb, 0, &ptr) != 0)
     copied (slot, -1);
   else
-    copied (slot, bpf_dynptr_read (slot->data, len, (const struct bpf_dynptr *)&ptr, 0, 0));
+    copied (slot, bpf_dynptr_read (slot->data, len, (const struct bpf_dynptr *) &ptr, 0, 0));
   return NF_DROP;
 }
 

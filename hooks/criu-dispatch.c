@@ -40,10 +40,10 @@ main (int argc, char **argv)
     }
   self[n] = '\0';
   slash = strrchr (self, '/');
-  snprintf (path, sizeof (path), "%.*s/%s", slash ? (int)(slash - self) : 0, self, hook);
+  snprintf (path, sizeof (path), "%.*s/%s", slash ? (int) (slash - self) : 0, self, hook);
   argv[0] = path;
   execv (path, argv);
   fprintf (stderr, "udpcork-criu: %s: cannot run %s: %s\n", action, path, strerror (errno));
-  (void)argc;
+  (void) argc;
   return 1;
 }

@@ -69,11 +69,11 @@ read_members (struct archive *a, const char *name, char **buf, size_t *len, uc_e
       if (archive_entry_filetype (e) != AE_IFREG)
         return uc_make_error (err, 0, "%s in archive `%s` is not a regular file", UC_IMG_NAME, name);
       size = archive_entry_size (e);
-      if (! archive_entry_size_is_set (e) || size < 0 || (unsigned long long)size > UC_IMG_MAX_FILE)
+      if (! archive_entry_size_is_set (e) || size < 0 || (unsigned long long) size > UC_IMG_MAX_FILE)
         return uc_make_error (err, 0, "%s in archive `%s` has an invalid size (max %llu bytes)", UC_IMG_NAME, name,
                               UC_IMG_MAX_FILE);
       *buf = xmalloc (size);
-      while (got < (size_t)size)
+      while (got < (size_t) size)
         {
           la_ssize_t n = archive_read_data (a, *buf + got, size - got);
           if (n <= 0)

@@ -80,7 +80,7 @@ have_netfilter_bpf (void)
     { .code = BPF_JMP | BPF_EXIT },
   };
   LIBBPF_OPTS (bpf_prog_load_opts, opts, .expected_attach_type = UC_ATTACH_NETFILTER);
-  int fd = bpf_prog_load ((enum bpf_prog_type)UC_PROG_TYPE_NETFILTER, NULL, "GPL", prog, 2, &opts);
+  int fd = bpf_prog_load ((enum bpf_prog_type) UC_PROG_TYPE_NETFILTER, NULL, "GPL", prog, 2, &opts);
 
   if (fd < 0)
     return false;
@@ -217,7 +217,7 @@ uc_bpf_arm (struct uc_bpf *b, __u64 cookie, const struct uc_slot *owner, uc_erro
     }
   ret = bpf_map__update_elem (b->skel->maps.slots, &cookie, sizeof (cookie), &slot, sizeof (slot), BPF_NOEXIST);
   if (ret < 0)
-    return uc_make_error (err, -ret, "arm capture for socket cookie %llu", (unsigned long long)cookie);
+    return uc_make_error (err, -ret, "arm capture for socket cookie %llu", (unsigned long long) cookie);
   return 0;
 }
 
@@ -422,7 +422,7 @@ uc_bpf_read_slot (struct uc_bpf *b, __u64 cookie, struct uc_slot *out, uc_error_
 {
   int ret = bpf_map__lookup_elem (b->skel->maps.slots, &cookie, sizeof (cookie), out, sizeof (*out), 0);
   if (ret < 0)
-    return uc_make_error (err, -ret, "read capture slot of socket cookie %llu", (unsigned long long)cookie);
+    return uc_make_error (err, -ret, "read capture slot of socket cookie %llu", (unsigned long long) cookie);
   return 0;
 }
 

@@ -12,14 +12,14 @@ static int
 capget_ (struct __user_cap_data_struct *d)
 {
   struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-  return (int)syscall (SYS_capget, &h, d);
+  return (int) syscall (SYS_capget, &h, d);
 }
 
 static int
 capset_ (const struct __user_cap_data_struct *d)
 {
   struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-  return (int)syscall (SYS_capset, &h, d);
+  return (int) syscall (SYS_capset, &h, d);
 }
 
 int
@@ -30,8 +30,8 @@ uc_caps_lower (uint64_t eff, struct uc_caps *saved, uc_error_t *err)
   if (capget_ (saved->data) < 0)
     return uc_make_error (err, errno, "capget");
   memcpy (low, saved->data, sizeof (low));
-  low[0].effective = (uint32_t)eff & low[0].permitted;
-  low[1].effective = (uint32_t)(eff >> 32) & low[1].permitted;
+  low[0].effective = (uint32_t) eff & low[0].permitted;
+  low[1].effective = (uint32_t) (eff >> 32) & low[1].permitted;
   if (capset_ (low) < 0)
     return uc_make_error (err, errno, "capset (drop effective capabilities)");
   return 0;
@@ -57,7 +57,7 @@ uc_caps_of_pid (pid_t pid, uint64_t *eff, uc_error_t *err)
   if (f == NULL)
     return uc_make_error (err, errno, "capabilities of pid %d", pid);
   while (ret < 0 && fgets (line, sizeof (line), f))
-    if (sscanf (line, "CapEff: %lx", (unsigned long *)eff) == 1)
+    if (sscanf (line, "CapEff: %lx", (unsigned long *) eff) == 1)
       ret = 0;
   fclose (f);
   if (ret < 0)

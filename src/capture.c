@@ -118,14 +118,14 @@ canary (struct uc_bpf *b, int family, struct uc_slot *slot, uc_error_t *err)
   char c;
 
   if (family == AF_INET)
-    ((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    ((struct sockaddr_in *) &ss)->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
   else
-    ((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
+    ((struct sockaddr_in6 *) &ss)->sin6_addr = in6addr_loopback;
   r = socket (family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   s = socket (family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (r < 0 || s < 0 || bind (r, (struct sockaddr *)&ss, sl) < 0 || getsockname (r, (struct sockaddr *)&ss, &sl) < 0
+  if (r < 0 || s < 0 || bind (r, (struct sockaddr *) &ss, sl) < 0 || getsockname (r, (struct sockaddr *) &ss, &sl) < 0
       || setsockopt (s, IPPROTO_UDP, UDP_CORK, &one, sizeof (one)) < 0
-      || sendto (s, "!", 1, 0, (struct sockaddr *)&ss, sl) != 1
+      || sendto (s, "!", 1, 0, (struct sockaddr *) &ss, sl) != 1
       || getsockopt (s, SOL_SOCKET, SO_COOKIE, &cookie, &cl) < 0)
     {
       uc_make_error (err, errno, "%s capture check: cannot cork a test datagram on the container's loopback", fam);
@@ -254,7 +254,7 @@ uc_capture_leftover (const struct uc_container *c, __u64 cookie, const struct uc
   *why = NULL;
   if (! s->armed)
     return NULL; /* the canary's */
-  nspid = uc_container_ns_pid (c, (pid_t)s->owner_pid);
+  nspid = uc_container_ns_pid (c, (pid_t) s->owner_pid);
   if (nspid == 0)
     {
       *why = "its process is gone";

@@ -30,7 +30,7 @@ add (struct uc_cmsgs *c, int level, int type, const void *data, size_t len)
 
   if (c->len > sizeof (c->u.buf) || CMSG_SPACE (len) > sizeof (c->u.buf) - c->len)
     return false;
-  h = (struct cmsghdr *)(c->u.buf + c->len);
+  h = (struct cmsghdr *) (c->u.buf + c->len);
   memset (h, 0, CMSG_SPACE (len));
   h->cmsg_level = level;
   h->cmsg_type = type;
@@ -52,7 +52,7 @@ static unsigned
 add_pktinfo (const UcDgram *d, const struct uc_sockview *v, struct uc_cmsgs *c)
 {
   bool src = d->has_src_addr && (d->src_addr.len == 4 || d->src_addr.len == 16);
-  int oif = d->has_oif ? (int)d->oif : 0;
+  int oif = d->has_oif ? (int) d->oif : 0;
   unsigned notes = 0;
 
   if (oif && oif == v->bound_ifindex)
@@ -110,7 +110,7 @@ uc_cmsg_build (const UcDgram *d, const struct uc_sockview *v, struct uc_cmsgs *c
   notes |= add_pktinfo (d, v, c);
   if ((d->has_gso_size && d->gso_size) || v->udp_segment)
     {
-      uint16_t gso = d->has_gso_size && d->gso_size <= 65535 ? (uint16_t)d->gso_size : 0;
+      uint16_t gso = d->has_gso_size && d->gso_size <= 65535 ? (uint16_t) d->gso_size : 0;
       notes |= add (c, SOL_UDP, UDP_SEGMENT, &gso, sizeof (gso)) ? 0 : UC_NOTE_NO_ROOM;
     }
   if (v4 && d->has_ip_options && d->ip_options.len)
@@ -144,7 +144,7 @@ uc_cmsg_build (const UcDgram *d, const struct uc_sockview *v, struct uc_cmsgs *c
       else
         notes |= UC_NOTE_MARK_PRIV;
     }
-  if (d->has_priority && (priority < 0 || d->priority != (uint32_t)priority))
+  if (d->has_priority && (priority < 0 || d->priority != (uint32_t) priority))
     {
       if (d->priority <= UC_PRIO_UNPRIVILEGED_MAX || (v->caps & UC_CAP (CAP_NET_ADMIN)))
         notes |= add (c, SOL_SOCKET, SO_PRIORITY, &d->priority, sizeof (d->priority)) ? 0 : UC_NOTE_NO_ROOM;
@@ -162,7 +162,7 @@ uc_cmsg_dest (const UcDgram *d, const struct uc_sockview *v, struct sockaddr_sto
     return 0;
   if (d->family == AF_INET)
     {
-      struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+      struct sockaddr_in *sin = (struct sockaddr_in *) ss;
       if (d->dst_addr.len != 4)
         return 0;
       sin->sin_family = AF_INET;
@@ -170,7 +170,7 @@ uc_cmsg_dest (const UcDgram *d, const struct uc_sockview *v, struct sockaddr_sto
       memcpy (&sin->sin_addr, d->dst_addr.data, 4);
       return sizeof (*sin);
     }
-  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
   sin6->sin6_family = AF_INET6;
   sin6->sin6_port = htons (d->dst_port);
   /* An explicit flow label only counts with IPV6_FLOWINFO_SEND; without it

@@ -129,7 +129,7 @@ uc_container_open (pid_t init, struct uc_container *c, uc_error_t *err)
   if (init <= 1)
     return uc_make_error (err, 0, "invalid container pid %d", init);
   /* The init is held from here on: its pid cannot be reused under us. */
-  c->pidfd = (int)syscall (SYS_pidfd_open, init, 0);
+  c->pidfd = (int) syscall (SYS_pidfd_open, init, 0);
   if (c->pidfd < 0)
     return uc_make_error (err, errno, "container init pid %d", init);
   if (scan_proc (&all, &n_all, err) < 0)
@@ -223,14 +223,14 @@ uc_proc_getfd (const struct uc_container *c, pid_t pid, int fd, uc_error_t *err)
     pidfd = c->pidfd;
   else
     {
-      pidfd = own = (int)syscall (SYS_pidfd_open, pid, 0);
+      pidfd = own = (int) syscall (SYS_pidfd_open, pid, 0);
       if (own < 0)
         return uc_make_error (err, errno, "pidfd_open pid %d", pid);
       /* the pidfd is of the process scanned, not of a newcomer with its pid */
       if (uc_proc_start_time (pid) != p->start)
         return uc_make_error (err, ESRCH, "pid %d exited meanwhile", pid);
     }
-  ret = (int)syscall (SYS_pidfd_getfd, pidfd, fd, 0);
+  ret = (int) syscall (SYS_pidfd_getfd, pidfd, fd, 0);
   if (ret < 0)
     return uc_make_error (err, errno, "pidfd_getfd pid %d fd %d", pid, fd);
   return ret;

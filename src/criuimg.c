@@ -22,7 +22,7 @@ varint (const uint8_t **p, const uint8_t *end, uint64_t *v)
   for (int s = 0; s < 64 && *p < end; s += 7)
     {
       uint8_t c = *(*p)++;
-      *v |= (uint64_t)(c & 0x7f) << s;
+      *v |= (uint64_t) (c & 0x7f) << s;
       if (! (c & 0x80))
         return true;
     }
@@ -39,7 +39,7 @@ next_field (const uint8_t **p, const uint8_t *end, struct field *f, bool *bad)
     return false;
   if (! varint (p, end, &key) || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
     return ! (*bad = true);
-  f->num = (uint32_t)(key >> 3);
+  f->num = (uint32_t) (key >> 3);
   f->wt = key & 7;
   switch (f->wt)
     {
@@ -49,15 +49,15 @@ next_field (const uint8_t **p, const uint8_t *end, struct field *f, bool *bad)
       return true;
     case 1:
     case 5:
-      if ((size_t)(end - *p) < (f->wt == 1 ? 8u : 4u))
+      if ((size_t) (end - *p) < (f->wt == 1 ? 8u : 4u))
         return ! (*bad = true);
       *p += f->wt == 1 ? 8 : 4;
       return true;
     case 2:
-      if (! varint (p, end, &f->v) || f->v > (uint64_t)(end - *p))
+      if (! varint (p, end, &f->v) || f->v > (uint64_t) (end - *p))
         return ! (*bad = true);
       f->p = *p;
-      f->len = (size_t)f->v;
+      f->len = (size_t) f->v;
       *p += f->len;
       return true;
     default:
@@ -85,7 +85,7 @@ submessage (const uint8_t *p, size_t len, uint32_t num, size_t *out_len, bool *b
 static uint32_t
 get_u32le (const uint8_t *p)
 {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+  return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
 }
 
 int

@@ -81,7 +81,7 @@ check_unseen (const struct uc_container *c, struct uc_target *t, uc_error_t *err
       cork = uc_sockopt (fd, proto, UDP_CORK, -1);
       outq = uc_sock_outq (fd);
       snprintf (who, sizeof (who), "pid %d (container pid %d) fd %d inode %llu", t->pid, t->nspid, t->fd,
-                (unsigned long long)t->rec.ino);
+                (unsigned long long) t->rec.ino);
       if (cork > 0 || outq > 0)
         ret = uc_make_error (err, 0,
                              "socket %s: %s socket with %s that the UDP iterator cannot see (%s); udpcork cannot "
@@ -130,7 +130,7 @@ uc_discover (struct uc_bpf *b, const struct uc_container *c, struct uc_target **
           char a[UC_ADDRSTRLEN];
           uc_warn ("UDP socket inode %llu (%s) with pending or unread data is not held by any process of container "
                    "pid %d: left alone",
-                   (unsigned long long)s.t[i].rec.ino,
+                   (unsigned long long) s.t[i].rec.ino,
                    uc_addr_str (s.t[i].rec.family, s.t[i].rec.laddr, s.t[i].rec.lport, a, sizeof (a)), c->init);
           continue;
         }

@@ -96,7 +96,7 @@ write_small (int dirfd, const char *name, const char *line, uc_error_t *err)
   fd = uc_create_excl (dirfd, tmp, err);
   if (fd < 0)
     return -1;
-  if (write (fd, line, len) != (ssize_t)len || fsync (fd) < 0)
+  if (write (fd, line, len) != (ssize_t) len || fsync (fd) < 0)
     {
       int e = errno;
       unlinkat (dirfd, tmp, 0);
@@ -242,8 +242,8 @@ uc_dump_begin (struct uc_dump *d, int dirfd, const char *id, const char *contain
     return -1;
   if (! need_log)
     return 0;
-  head.container_id = (char *)container_id;
-  head.dump_id = (char *)id;
+  head.container_id = (char *) container_id;
+  head.dump_id = (char *) id;
   if (uc_image_log_open (dirfd, &head, &d->log, err) < 0)
     return -1;
   d->log_open = true;
@@ -261,8 +261,8 @@ uc_dump_append (struct uc_dump *d, const UcDgram *dg, uc_error_t *err)
 int
 uc_dump_commit (struct uc_dump *d, struct uc_image *img, const char *container_id, pid_t root, uc_error_t *err)
 {
-  img->head->container_id = (char *)container_id;
-  img->head->tool_version = (char *)UDPCORK_VERSION;
+  img->head->container_id = (char *) container_id;
+  img->head->tool_version = (char *) UDPCORK_VERSION;
   img->head->has_created_ns = img->head->has_root_pid = 1;
   img->head->created_ns = uc_realtime_ns ();
   img->head->root_pid = root;

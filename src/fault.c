@@ -17,9 +17,9 @@ uc_fault (const char *point)
   if (env == NULL || *env == '\0')
     return;
   colon = strchr (env, ':');
-  len = colon ? (size_t)(colon - env) : strlen (env);
+  len = colon ? (size_t) (colon - env) : strlen (env);
   if (colon)
-    want = (unsigned)atoi (colon + 1);
+    want = (unsigned) atoi (colon + 1);
   if (strlen (point) != len || strncmp (env, point, len) != 0)
     return;
   for (i = 0; i < 8 && seen[i] && strcmp (seen[i], point) != 0; i++)

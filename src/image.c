@@ -44,7 +44,7 @@ put_u32le (uint8_t *p, uint32_t v)
 static uint32_t
 get_u32le (const uint8_t *p)
 {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+  return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
 }
 
 /* One entry: u32 size + packed MSG. K numbers the entry (0 = head). */
@@ -57,7 +57,7 @@ write_entry (int fd, const ProtobufCMessage *msg, size_t k, uc_error_t *err)
   if (size == 0 || size > UC_IMG_MAX_ENTRY)
     return uc_make_error (err, 0, "entry %zu packs to %zu bytes (must be 1..%u)", k, size, UC_IMG_MAX_ENTRY);
   buf = xmalloc (size + 4);
-  put_u32le (buf, (uint32_t)size);
+  put_u32le (buf, (uint32_t) size);
   protobuf_c_message_pack (msg, buf + 4);
   return write_all (fd, buf, size + 4, err);
 }
@@ -78,7 +78,7 @@ static int
 write_list (int fd, void *const *msgs, size_t n, size_t *k, uc_error_t *err)
 {
   for (size_t i = 0; i < n; i++)
-    if (write_entry (fd, (const ProtobufCMessage *)msgs[i], (*k)++, err) < 0)
+    if (write_entry (fd, (const ProtobufCMessage *) msgs[i], (*k)++, err) < 0)
       return -1;
   return 0;
 }
@@ -127,16 +127,16 @@ uc_image_write (int dirfd, const char *name, struct uc_image *img, uc_error_t *e
   if (asprintf (&tmp, "%s.tmp", name) < 0)
     abort ();
   head->version = UC_IMG_VERSION;
-  head->n_dgrams = (uint32_t)img->n_dgrams;
+  head->n_dgrams = (uint32_t) img->n_dgrams;
   head->has_n_rxsocks = head->has_n_rxdgrams = img->n_rxsocks > 0;
-  head->n_rxsocks = (uint32_t)img->n_rxsocks;
-  head->n_rxdgrams = (uint32_t)img->n_rxdgrams;
+  head->n_rxsocks = (uint32_t) img->n_rxsocks;
+  head->n_rxdgrams = (uint32_t) img->n_rxdgrams;
   fd = uc_create_excl (dirfd, tmp, err);
   if (fd < 0)
     return uc_error_wrap (err, "write image");
-  if (write_frame (fd, head, err) < 0 || write_list (fd, (void *const *)img->dgrams, img->n_dgrams, &k, err) < 0
-      || write_list (fd, (void *const *)img->rxsocks, img->n_rxsocks, &k, err) < 0
-      || write_list (fd, (void *const *)img->rxdgrams, img->n_rxdgrams, &k, err) < 0
+  if (write_frame (fd, head, err) < 0 || write_list (fd, (void *const *) img->dgrams, img->n_dgrams, &k, err) < 0
+      || write_list (fd, (void *const *) img->rxsocks, img->n_rxsocks, &k, err) < 0
+      || write_list (fd, (void *const *) img->rxdgrams, img->n_rxdgrams, &k, err) < 0
       || (fsync (fd) < 0 && uc_make_error (err, errno, "fsync") < 0)
       || (renameat (dirfd, tmp, dirfd, name) < 0 && uc_make_error (err, errno, "rename to `%s`", name) < 0))
     {
@@ -204,11 +204,11 @@ struct cursor
 static void
 cursor_release (struct cursor *c)
 {
-  size_t page = (size_t)sysconf (_SC_PAGESIZE), upto = c->off & ~(page - 1);
+  size_t page = (size_t) sysconf (_SC_PAGESIZE), upto = c->off & ~(page - 1);
 
   if (c->mapped && upto > c->released)
     {
-      madvise ((void *)(c->buf + c->released), upto - c->released, MADV_DONTNEED);
+      madvise ((void *) (c->buf + c->released), upto - c->released, MADV_DONTNEED);
       c->released = upto;
     }
 }
@@ -325,7 +325,7 @@ read_head (struct cursor *c, struct uc_image *img, uc_error_t *err)
                           UC_IMG_VERSION);
   /* Every entry takes at least 5 bytes: refuse counts the file cannot hold
    * before allocating for them. */
-  if ((uint64_t)img->head->n_dgrams + img->head->n_rxsocks + img->head->n_rxdgrams > (c->len - c->off) / 5)
+  if ((uint64_t) img->head->n_dgrams + img->head->n_rxsocks + img->head->n_rxdgrams > (c->len - c->off) / 5)
     return uc_make_error (err, 0,
                           "truncated: head declares %" PRIu32 " dgrams, %" PRIu32 " rxsocks and %" PRIu32
                           " rxdgrams but only %zu bytes follow at offset %zu",
@@ -337,9 +337,9 @@ read_head (struct cursor *c, struct uc_image *img, uc_error_t *err)
 static int
 parse (struct cursor *c, bool log, bool *torn, struct uc_image *img, uc_error_t *err)
 {
-  const struct section dg = { &uc_dgram__descriptor, "dgram", (void ***)&img->dgrams, &img->n_dgrams };
-  const struct section rs = { &uc_rxsock__descriptor, "rxsock", (void ***)&img->rxsocks, &img->n_rxsocks };
-  const struct section rd = { &uc_rxdgram__descriptor, "rxdgram", (void ***)&img->rxdgrams, &img->n_rxdgrams };
+  const struct section dg = { &uc_dgram__descriptor, "dgram", (void ***) &img->dgrams, &img->n_dgrams };
+  const struct section rs = { &uc_rxsock__descriptor, "rxsock", (void ***) &img->rxsocks, &img->n_rxsocks };
+  const struct section rd = { &uc_rxdgram__descriptor, "rxdgram", (void ***) &img->rxdgrams, &img->n_rxdgrams };
   size_t n;
 
   memset (img, 0, sizeof (*img));
@@ -391,8 +391,8 @@ uc_file_map (int dirfd, const char *name, size_t max, const void **data, size_t 
     return uc_make_error (err, errno, "fstat");
   if (! S_ISREG (st.st_mode))
     return uc_make_error (err, 0, "not a regular file");
-  if ((unsigned long long)st.st_size > max)
-    return uc_make_error (err, 0, "file is %lld bytes (max %zu)", (long long)st.st_size, max);
+  if ((unsigned long long) st.st_size > max)
+    return uc_make_error (err, 0, "file is %lld bytes (max %zu)", (long long) st.st_size, max);
   *len = st.st_size;
   if (st.st_size == 0)
     {
@@ -411,7 +411,7 @@ void
 uc_file_unmap (const void *data, size_t len)
 {
   if (len)
-    munmap ((void *)data, len);
+    munmap ((void *) data, len);
 }
 
 static int

@@ -27,10 +27,10 @@ check_owner (int fd, const char *what, const char *path, uc_error_t *err)
   if (! S_ISDIR (st.st_mode))
     return uc_make_error (err, 0, "%s `%s` is not a directory", what, path);
   if (st.st_uid != 0)
-    return uc_make_error (err, 0, "%s `%s` is owned by uid %u, not root: refusing", what, path, (unsigned)st.st_uid);
+    return uc_make_error (err, 0, "%s `%s` is owned by uid %u, not root: refusing", what, path, (unsigned) st.st_uid);
   if (st.st_mode & (S_IWGRP | S_IWOTH))
     return uc_make_error (err, 0, "%s `%s` is writable by group or others (mode %03o): refusing", what, path,
-                          (unsigned)(st.st_mode & 0777));
+                          (unsigned) (st.st_mode & 0777));
   return 0;
 }
 
@@ -115,7 +115,7 @@ uc_imgdir_open_beneath (const char *root, const char *dir, uc_error_t *err)
       struct open_how how
           = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
-      fd = (int)syscall (SYS_openat2, rootfd, rel, &how, sizeof (how));
+      fd = (int) syscall (SYS_openat2, rootfd, rel, &how, sizeof (how));
       if (fd < 0 && (errno == ENOSYS || errno == EPERM))
         fd = walk_beneath (rootfd, rel, err);
       else if (fd < 0)

@@ -58,19 +58,19 @@ uc_ipopt_check (const uint8_t *opt, size_t len, bool *privileged)
           srr = true;
           break;
         case OPT_RR:
-          if (rr || olen < 3 || p[2] < 4 || ((size_t)p[2] <= olen && (size_t)p[2] + 3 > olen))
+          if (rr || olen < 3 || p[2] < 4 || ((size_t) p[2] <= olen && (size_t) p[2] + 3 > olen))
             return "malformed record-route option";
           rr = true;
           break;
         case OPT_TS:
           if (ts || olen < 4 || p[2] < 5)
             return "malformed timestamp option";
-          if ((size_t)p[2] <= olen)
+          if ((size_t) p[2] <= olen)
             {
               unsigned flag = p[3] & 15;
               if (flag != 0 && flag != 1 && flag != 3)
                 *privileged = true;
-              if ((size_t)p[2] + (flag == 0 ? 3 : 7) > olen)
+              if ((size_t) p[2] + (flag == 0 ? 3 : 7) > olen)
                 return "malformed timestamp option";
             }
           ts = true;
@@ -114,9 +114,9 @@ uc_ipopt_unwind (const struct uc_sock_rec *r, uint8_t opt[UC_MAX_IPOPT])
       if (o[2] >= 5 + step)
         {
           o[2] -= step;
-          if ((o[3] & 15) != 3 && o[2] - 1 + step <= o[1] && o[2] - 1 + step <= (int)room)
+          if ((o[3] & 15) != 3 && o[2] - 1 + step <= o[1] && o[2] - 1 + step <= (int) room)
             memset (o + o[2] - 1, 0, step);
-          else if ((o[3] & 15) == 3 && o[2] - 1 + 8 <= o[1] && o[2] - 1 + 8 <= (int)room)
+          else if ((o[3] & 15) == 3 && o[2] - 1 + 8 <= o[1] && o[2] - 1 + 8 <= (int) room)
             memset (o + o[2] - 1 + 4, 0, 4); /* prespecified addresses stay */
         }
     }
@@ -245,7 +245,7 @@ sum16 (const uint8_t *p, size_t len, uint32_t sum)
 uint16_t
 uc_udp_checksum (const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t *u, size_t ulen)
 {
-  uint32_t sum = IPPROTO_UDP + (uint32_t)ulen;
+  uint32_t sum = IPPROTO_UDP + (uint32_t) ulen;
   uint16_t c;
 
   sum = sum16 (src, alen, sum);
@@ -253,7 +253,7 @@ uc_udp_checksum (const uint8_t *src, const uint8_t *dst, size_t alen, const uint
   sum = sum16 (u, ulen, sum);
   while (sum >> 16)
     sum = (sum & 0xffff) + (sum >> 16);
-  c = (uint16_t)~sum;
+  c = (uint16_t) ~sum;
   return c ? c : 0xffff;
 }
 

@@ -54,7 +54,7 @@ run (const struct uc_hook *h, uc_error_t *err)
         }
       uc_info ("container pid %d: %zu corked sockets restored, %zu bytes, and %zu unread datagrams, in %lld ms, peak "
                "RSS %ld KiB",
-               h->pid, stats.sockets, stats.bytes, stats.rx_dgrams, (long long)((uc_now_ns () - t0) / 1000000),
+               h->pid, stats.sockets, stats.bytes, stats.rx_dgrams, (long long) ((uc_now_ns () - t0) / 1000000),
                uc_peak_rss_kib ());
     }
   uc_container_close (&c);

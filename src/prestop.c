@@ -99,7 +99,7 @@ capture (const struct uc_hook *h, uc_error_t *err)
   if (r.n == 0)
     {
       uc_info ("container pid %d: no corked UDP socket, no unread datagrams (%zu processes, %lld ms%s)", h->pid,
-               r.c.n_procs, (long long)((uc_now_ns () - t0) / 1000000), maybe ? "" : ", BPF not needed");
+               r.c.n_procs, (long long) ((uc_now_ns () - t0) / 1000000), maybe ? "" : ", BPF not needed");
       ret = 0;
       goto out;
     }
@@ -146,7 +146,7 @@ capture (const struct uc_hook *h, uc_error_t *err)
     }
   uc_info ("container pid %d: saved %zu corked sockets, %zu bytes, and %zu unread datagrams of %zu sockets, in %lld "
            "ms, peak RSS %ld KiB%s%s",
-           h->pid, r.n_w, bytes, r.img.n_rxdgrams, r.img.n_rxsocks, (long long)((uc_now_ns () - t0) / 1000000),
+           h->pid, r.n_w, bytes, r.img.n_rxdgrams, r.img.n_rxsocks, (long long) ((uc_now_ns () - t0) / 1000000),
            uc_peak_rss_kib (), r.n_w ? ", capture via " : "", r.n_w ? uc_capture_path_str (r.b.path) : "");
   ret = 0;
 out:

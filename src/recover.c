@@ -27,7 +27,7 @@ uc_recover (const struct uc_container *c, int dirfd, const char *id, const char 
     ret = uc_dump_returned (dirfd, dump, from_log, err);
   if (ret == 0)
     uc_info ("%s: gave %zu sockets their %zu pending bytes back%s in %lld ms, peak RSS %ld KiB", why, stats.sockets,
-             stats.bytes, from_log ? " (from the capture log)" : "", (long long)((uc_now_ns () - t0) / 1000000),
+             stats.bytes, from_log ? " (from the capture log)" : "", (long long) ((uc_now_ns () - t0) / 1000000),
              uc_peak_rss_kib ());
   else
     uc_error_wrap (err, "%s: giving the datagrams back to the dumped container failed (they stay in %s)", why,

@@ -49,19 +49,19 @@ source_usable (int fd, const ProtobufCBinaryData *a)
   if (a->len == 4)
     {
       ss.ss_family = AF_INET;
-      memcpy (&((struct sockaddr_in *)&ss)->sin_addr, a->data, 4);
+      memcpy (&((struct sockaddr_in *) &ss)->sin_addr, a->data, 4);
       l = sizeof (struct sockaddr_in);
     }
   else
     {
       ss.ss_family = AF_INET6;
-      memcpy (&((struct sockaddr_in6 *)&ss)->sin6_addr, a->data, 16);
+      memcpy (&((struct sockaddr_in6 *) &ss)->sin6_addr, a->data, 16);
       l = sizeof (struct sockaddr_in6);
     }
   s = socket (ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0)
     return true; /* cannot tell: keep the saved source */
-  return bind (s, (struct sockaddr *)&ss, l) == 0;
+  return bind (s, (struct sockaddr *) &ss, l) == 0;
 }
 
 /* What the restored socket already has, for the builder. */
@@ -78,7 +78,7 @@ view_of (int fd, const UcDgram *d, struct uc_sockview *v)
 
   v->priority = uc_sockopt (fd, SOL_SOCKET, SO_PRIORITY, 0);
   v->tos = uc_sockopt (fd, IPPROTO_IP, IP_TOS, -1);
-  v->mark = (uint32_t)uc_sockopt (fd, SOL_SOCKET, SO_MARK, 0);
+  v->mark = (uint32_t) uc_sockopt (fd, SOL_SOCKET, SO_MARK, 0);
   v->bound_ifindex = uc_sockopt (fd, SOL_SOCKET, SO_BINDTOIFINDEX, 0);
   v->udp_segment = uc_sockopt (fd, SOL_UDP, UDP_SEGMENT, 0);
   v->txtime = getsockopt (fd, SOL_SOCKET, SO_TXTIME, &t, &l) == 0 && l == sizeof (t) && t.clockid >= 0;
@@ -101,7 +101,7 @@ log_notes (unsigned notes, const UcDgram *d, const struct uc_sockview *v, const 
              who, uc_addr_str (d->src_addr.len == 4 ? AF_INET : AF_INET6, d->src_addr.data, 0, a, sizeof (a)));
   if (notes & UC_NOTE_TXTIME_OFF)
     uc_warn ("socket %s: transmit time %llu not restored: SO_TXTIME is off on the restored socket", who,
-             (unsigned long long)d->transmit_time);
+             (unsigned long long) d->transmit_time);
   if (notes & UC_NOTE_TX_FLAGS)
     uc_warn ("socket %s: timestamp requests of the pending datagram (tx_flags 0x%x) not restored", who, d->tx_flags);
   if (notes & UC_NOTE_MARK_PRIV)
@@ -126,14 +126,14 @@ same_peer (int fd, const struct sockaddr_storage *dst, socklen_t len)
   struct sockaddr_storage peer;
   socklen_t l = sizeof (peer);
 
-  if (getpeername (fd, (struct sockaddr *)&peer, &l) < 0 || l != len)
+  if (getpeername (fd, (struct sockaddr *) &peer, &l) < 0 || l != len)
     return false;
   if (peer.ss_family == AF_INET)
     {
-      const struct sockaddr_in *a = (const void *)&peer, *b = (const void *)dst;
+      const struct sockaddr_in *a = (const void *) &peer, *b = (const void *) dst;
       return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
     }
-  const struct sockaddr_in6 *a = (const void *)&peer, *b = (const void *)dst;
+  const struct sockaddr_in6 *a = (const void *) &peer, *b = (const void *) dst;
   return a->sin6_port == b->sin6_port && memcmp (&a->sin6_addr, &b->sin6_addr, 16) == 0;
 }
 
@@ -195,7 +195,7 @@ uc_reinject (int fd, const UcDgram *d, uint64_t caps, const char *who, uc_error_
                                   "network namespace? e.g. its loopback up)"
                                 : "");
     }
-  if ((size_t)r != d->payload.len)
+  if ((size_t) r != d->payload.len)
     return uc_make_error (err, 0, "sendmsg took %zd of %zu bytes", r, d->payload.len);
   return 0;
 }

@@ -113,18 +113,18 @@ send_one (struct raw *r, struct target *t, const UcRxdgram *d, const UcRxsock *r
     return uc_make_error (err, 0, "a %zu-byte datagram does not fit a packet", d->payload.len);
   if (v4)
     {
-      ((struct sockaddr_in *)&to)->sin_family = AF_INET;
-      memcpy (&((struct sockaddr_in *)&to)->sin_addr, dst, 4);
+      ((struct sockaddr_in *) &to)->sin_family = AF_INET;
+      memcpy (&((struct sockaddr_in *) &to)->sin_addr, dst, 4);
     }
   else
     {
       if (r->v6 < 0)
         return uc_make_error (err, EAFNOSUPPORT, "no IPv6 in the container's network namespace");
-      ((struct sockaddr_in6 *)&to)->sin6_family = AF_INET6;
-      memcpy (&((struct sockaddr_in6 *)&to)->sin6_addr, dst, 16);
+      ((struct sockaddr_in6 *) &to)->sin6_family = AF_INET6;
+      memcpy (&((struct sockaddr_in6 *) &to)->sin6_addr, dst, 16);
     }
   do
-    n = sendto (v4 ? r->v4 : r->v6, r->pkt, len, 0, (struct sockaddr *)&to,
+    n = sendto (v4 ? r->v4 : r->v6, r->pkt, len, 0, (struct sockaddr *) &to,
                 v4 ? sizeof (struct sockaddr_in) : sizeof (struct sockaddr_in6));
   while (n < 0 && errno == EINTR);
   if (n < 0)
@@ -136,7 +136,7 @@ static long
 qlen_of (const struct uc_sock_rec *recs, size_t n, unsigned long long ino)
 {
   const struct uc_sock_rec *r = uc_sock_rec_find (recs, n, ino);
-  return r ? (long)r->rx_qlen : -1;
+  return r ? (long) r->rx_qlen : -1;
 }
 
 /* Room for the whole queue while it is put back (lo's buffers may be
@@ -151,10 +151,10 @@ grow_rcvbuf (int fd, const UcRxsock *rs, int *saved)
 
   if (getsockopt (fd, SOL_SOCKET, SO_RCVBUF, saved, &l) < 0)
     return -1;
-  want = (uint64_t)rs->bytes * 2 + (uint64_t)rs->n_dgrams * 4096 + 65536;
+  want = (uint64_t) rs->bytes * 2 + (uint64_t) rs->n_dgrams * 4096 + 65536;
   if (want > INT_MAX / 2)
     want = INT_MAX / 2;
-  w = (int)want;
+  w = (int) want;
   if (w <= *saved)
     return 0;
   return setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &w, sizeof (w));
@@ -288,7 +288,7 @@ uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_
         /* A restored socket starts empty (CRIU drops queues, its network
          * lock holds traffic off): datagrams there mean udpcork already
          * ran. Never added to. */
-        if (t[k].before == (long)img->rxsocks[k]->n_dgrams)
+        if (t[k].before == (long) img->rxsocks[k]->n_dgrams)
           {
             t[k].skip = true;
             uc_info ("receive queue of socket %s: already holds its %ld unread datagrams (an earlier run): left "
@@ -320,7 +320,7 @@ uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_
       char a4[UC_ADDRSTRLEN], a6[UC_ADDRSTRLEN];
 
       rs_str (rs, who, sizeof (who));
-      if (t[k].before < 0 || got != (long)rs->n_dgrams)
+      if (t[k].before < 0 || got != (long) rs->n_dgrams)
         ret = uc_make_error (err, 0,
                              "receive queue of socket %s: %ld of %u datagrams reached it (another socket of the "
                              "container matched them better, e.g. SO_REUSEPORT, or a firewall rule dropped them); "
@@ -338,7 +338,7 @@ uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_
                      rs->family == AF_INET6 ? uc_addr_str (AF_INET6, t[k].local6, rs->local_port, a6, sizeof (a6))
                                             : "");
           uc_info ("socket %s: %u unread datagrams put back, %llu bytes", who, rs->n_dgrams,
-                   (unsigned long long)rs->bytes);
+                   (unsigned long long) rs->bytes);
         }
     }
   for (k = 0; k < img->n_rxsocks; k++)

@@ -219,13 +219,13 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
 
   if (from->ss_family == AF_INET)
     {
-      const struct sockaddr_in *s = (const struct sockaddr_in *)from;
+      const struct sockaddr_in *s = (const struct sockaddr_in *) from;
       r->src_port = ntohs (s->sin_port);
       uc_img_bytes (&r->src_addr, &s->sin_addr, 4);
     }
   else
     {
-      const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)from;
+      const struct sockaddr_in6 *s = (const struct sockaddr_in6 *) from;
       mapped = IN6_IS_ADDR_V4MAPPED (&s->sin6_addr);
       r->src_port = ntohs (s->sin6_port);
       uc_img_bytes (&r->src_addr, mapped ? &s->sin6_addr.s6_addr[12] : s->sin6_addr.s6_addr, mapped ? 4 : 16);
@@ -238,12 +238,12 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
       if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && r->src_addr.len == 4)
         {
           r->has_dst_addr = 1;
-          uc_img_bytes (&r->dst_addr, &((const struct in_pktinfo *)v)->ipi_addr, 4);
+          uc_img_bytes (&r->dst_addr, &((const struct in_pktinfo *) v)->ipi_addr, 4);
         }
       else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO && r->src_addr.len == 16)
         {
           r->has_dst_addr = 1;
-          uc_img_bytes (&r->dst_addr, &((const struct in6_pktinfo *)v)->ipi6_addr, 16);
+          uc_img_bytes (&r->dst_addr, &((const struct in6_pktinfo *) v)->ipi6_addr, 16);
         }
       else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)
         {
@@ -254,7 +254,7 @@ fill_meta (UcRxdgram *r, const struct sockaddr_storage *from, struct msghdr *m)
       else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS)
         {
           r->has_tos = 1;
-          r->tos = *(const unsigned char *)v;
+          r->tos = *(const unsigned char *) v;
         }
       else if (c->cmsg_level == IPPROTO_IPV6 && (c->cmsg_type == IPV6_HOPLIMIT || c->cmsg_type == IPV6_TCLASS))
         {
@@ -308,10 +308,10 @@ peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_i
         }
       if (r < 0)
         return uc_make_error (err, errno, "peek");
-      if ((m.msg_flags & MSG_TRUNC) || (size_t)r > sizeof (buf))
+      if ((m.msg_flags & MSG_TRUNC) || (size_t) r > sizeof (buf))
         return uc_make_error (err, 0, "datagram of %zd bytes does not fit", r);
       if (p->family == AF_INET6 && from.ss_family == AF_INET6
-          && ! IN6_IS_ADDR_V4MAPPED (&((struct sockaddr_in6 *)&from)->sin6_addr) && r > UC_RX_MAX_V6)
+          && ! IN6_IS_ADDR_V4MAPPED (&((struct sockaddr_in6 *) &from)->sin6_addr) && r > UC_RX_MAX_V6)
         return uc_make_error (err, 0, "IPv6 datagram of %zd bytes: more than the %d udpcork can put back", r,
                               UC_RX_MAX_V6);
       d = xcalloc (1, sizeof (*d));
@@ -394,7 +394,7 @@ uc_rx_save (const struct uc_container *c, int dirfd, struct uc_target *t, size_t
       if (ret < 0)
         uc_error_wrap (err, "receive queue of socket %s (nothing was consumed)", who);
       else
-        uc_info ("socket %s: saved %u unread datagrams, %llu bytes", who, rs->n_dgrams, (unsigned long long)rs->bytes);
+        uc_info ("socket %s: saved %u unread datagrams, %llu bytes", who, rs->n_dgrams, (unsigned long long) rs->bytes);
       k++;
     }
   for (i = 0; i < np; i++)

@@ -27,7 +27,7 @@ compress (uint32_t h[8], const uint8_t block[64])
   unsigned i;
 
   for (i = 0; i < 16; i++)
-    w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 | (uint32_t)block[4 * i + 2] << 8
+    w[i] = (uint32_t) block[4 * i] << 24 | (uint32_t) block[4 * i + 1] << 16 | (uint32_t) block[4 * i + 2] << 8
            | block[4 * i + 3];
   for (i = 16; i < 64; i++)
     {
@@ -51,7 +51,7 @@ uc_sha256 (const void *data, size_t len, uint8_t out[UC_SHA256_LEN])
   uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
   const uint8_t *p = data;
   uint8_t tail[128] = { 0 };
-  uint64_t bits = (uint64_t)len * 8;
+  uint64_t bits = (uint64_t) len * 8;
   size_t rest, tail_len, i;
 
   for (; len >= 64; len -= 64, p += 64)
@@ -62,15 +62,15 @@ uc_sha256 (const void *data, size_t len, uint8_t out[UC_SHA256_LEN])
   tail[rest] = 0x80;
   tail_len = rest < 56 ? 64 : 128;
   for (i = 0; i < 8; i++)
-    tail[tail_len - 1 - i] = (uint8_t)(bits >> (8 * i));
+    tail[tail_len - 1 - i] = (uint8_t) (bits >> (8 * i));
   compress (h, tail);
   if (tail_len == 128)
     compress (h, tail + 64);
   for (i = 0; i < 8; i++)
     {
-      out[4 * i] = (uint8_t)(h[i] >> 24);
-      out[4 * i + 1] = (uint8_t)(h[i] >> 16);
-      out[4 * i + 2] = (uint8_t)(h[i] >> 8);
-      out[4 * i + 3] = (uint8_t)h[i];
+      out[4 * i] = (uint8_t) (h[i] >> 24);
+      out[4 * i + 1] = (uint8_t) (h[i] >> 16);
+      out[4 * i + 2] = (uint8_t) (h[i] >> 8);
+      out[4 * i + 3] = (uint8_t) h[i];
     }
 }

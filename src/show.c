@@ -121,7 +121,7 @@ print_table (FILE *out, const struct uc_image *img)
 static yajl_gen_status
 gen_str (yajl_gen g, const char *s)
 {
-  return yajl_gen_string (g, (const unsigned char *)s, strlen (s));
+  return yajl_gen_string (g, (const unsigned char *) s, strlen (s));
 }
 
 static void
@@ -163,15 +163,15 @@ gen_dgram (yajl_gen g, const UcDgram *d)
   gen_str (g, "mode");
   gen_str (g, v.mode);
   gen_str (g, "bytes");
-  yajl_gen_integer (g, (long long)d->payload.len);
+  yajl_gen_integer (g, (long long) d->payload.len);
   gen_opt_int (g, "ttl", d->has_ttl, d->ttl);
   gen_opt_int (g, "tos", d->has_tos, d->tos);
-  gen_opt_int (g, "mark", d->has_mark, (int32_t)d->mark);
-  gen_opt_int (g, "priority", d->has_priority, (int32_t)d->priority);
-  gen_opt_int (g, "gso_size", d->has_gso_size, (int32_t)d->gso_size);
-  gen_opt_int (g, "oif", d->has_oif, (int32_t)d->oif);
+  gen_opt_int (g, "mark", d->has_mark, (int32_t) d->mark);
+  gen_opt_int (g, "priority", d->has_priority, (int32_t) d->priority);
+  gen_opt_int (g, "gso_size", d->has_gso_size, (int32_t) d->gso_size);
+  gen_opt_int (g, "oif", d->has_oif, (int32_t) d->oif);
   gen_opt_int (g, "dontfrag", d->has_dontfrag, d->dontfrag);
-  gen_opt_int (g, "flowlabel", d->has_flowlabel, (int32_t)d->flowlabel);
+  gen_opt_int (g, "flowlabel", d->has_flowlabel, (int32_t) d->flowlabel);
   gen_str (g, "sha256");
   gen_str (g, v.sha);
   yajl_gen_map_close (g);
@@ -210,7 +210,7 @@ print_json (FILE *out, const struct uc_image *img, uc_error_t *err)
       gen_str (g, "datagrams");
       yajl_gen_integer (g, r->n_dgrams);
       gen_str (g, "bytes");
-      yajl_gen_integer (g, (long long)r->bytes);
+      yajl_gen_integer (g, (long long) r->bytes);
       yajl_gen_map_close (g);
     }
   yajl_gen_array_close (g);

@@ -44,28 +44,28 @@ uc_sock_check (int fd, const struct uc_sock_id *id, uc_error_t *err)
   unsigned port;
   struct stat st;
 
-  if (id->ino && (fstat (fd, &st) < 0 || (unsigned long long)st.st_ino != id->ino))
+  if (id->ino && (fstat (fd, &st) < 0 || (unsigned long long) st.st_ino != id->ino))
     return uc_make_error (err, 0, "no longer the socket udpcork saw (inode %llu, not %llu)",
-                          (unsigned long long)st.st_ino, id->ino);
+                          (unsigned long long) st.st_ino, id->ino);
   if (id->family == 0)
     return 0;
   type = uc_sockopt (fd, SOL_SOCKET, SO_TYPE, -1);
   dom = uc_sockopt (fd, SOL_SOCKET, SO_DOMAIN, -1);
   proto = uc_sockopt (fd, SOL_SOCKET, SO_PROTOCOL, -1);
-  if (type != SOCK_DGRAM || dom != (int)id->family || proto != (int)id->protocol)
+  if (type != SOCK_DGRAM || dom != (int) id->family || proto != (int) id->protocol)
     return uc_make_error (err, 0, "not the saved socket (type %d domain %d protocol %d, expected datagram %u/%u)", type,
                           dom, proto, id->family, id->protocol);
-  if (getsockname (fd, (struct sockaddr *)&ss, &l) < 0)
+  if (getsockname (fd, (struct sockaddr *) &ss, &l) < 0)
     return uc_make_error (err, errno, "getsockname");
   if (dom == AF_INET)
     {
-      addr = &((struct sockaddr_in *)&ss)->sin_addr;
-      port = ntohs (((struct sockaddr_in *)&ss)->sin_port);
+      addr = &((struct sockaddr_in *) &ss)->sin_addr;
+      port = ntohs (((struct sockaddr_in *) &ss)->sin_port);
     }
   else
     {
-      addr = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-      port = ntohs (((struct sockaddr_in6 *)&ss)->sin6_port);
+      addr = &((struct sockaddr_in6 *) &ss)->sin6_addr;
+      port = ntohs (((struct sockaddr_in6 *) &ss)->sin6_port);
     }
   if (port != id->port || memcmp (addr, id->addr, dom == AF_INET ? 4 : 16) != 0)
     {

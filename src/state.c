@@ -30,7 +30,7 @@ static const char *const action_names[] = {
 const char *
 uc_action_name (enum uc_action a)
 {
-  if ((unsigned)a >= sizeof (action_names) / sizeof (action_names[0]))
+  if ((unsigned) a >= sizeof (action_names) / sizeof (action_names[0]))
     return "other";
   return action_names[a];
 }
@@ -42,7 +42,7 @@ action_from_name (const char *name)
 
   for (i = UC_ACTION_PRE_DUMP; i < UC_ACTION_OTHER; i++)
     if (strcmp (name, action_names[i]) == 0)
-      return (enum uc_action)i;
+      return (enum uc_action) i;
   return UC_ACTION_OTHER;
 }
 
@@ -65,7 +65,7 @@ parse_pid (const char *s, pid_t *out)
     }
   if (v < 1)
     return -1;
-  *out = (pid_t)v;
+  *out = (pid_t) v;
   return 0;
 }
 
@@ -73,7 +73,7 @@ static int
 dup_string (const char *s, char **out, uc_error_t *err)
 {
   *out = xstrdup (s);
-  (void)err;
+  (void) err;
   return 0;
 }
 

@@ -95,7 +95,7 @@ uc_hex (const void *data, size_t len, char *out, size_t outlen)
       out[2 * i + 1] = digits[p[i] & 15];
     }
   out[2 * len] = '\0';
-  return (int)(2 * len);
+  return (int) (2 * len);
 }
 
 static uint64_t
@@ -105,13 +105,13 @@ clock_ns (clockid_t id)
 
   if (clock_gettime (id, &ts) < 0)
     return 0;
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
 }
 
 int64_t
 uc_now_ns (void)
 {
-  return (int64_t)clock_ns (CLOCK_MONOTONIC);
+  return (int64_t) clock_ns (CLOCK_MONOTONIC);
 }
 
 uint64_t

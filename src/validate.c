@@ -72,7 +72,7 @@ uc_validate_dgram (const UcDgram *d, const char *entry, uc_error_t *err)
   if (check_owner (entry, d->pid, d->fd, d->family, d->protocol, &d->local_addr, d->local_port, err) < 0)
     return -1;
   if (d->mode != UC_CORK_MODE__UC_CORK_SOCKOPT && d->mode != UC_CORK_MODE__UC_CORK_MSG_MORE)
-    return BAD ("cork mode %d is neither UDP_CORK nor MSG_MORE", (int)d->mode);
+    return BAD ("cork mode %d is neither UDP_CORK nor MSG_MORE", (int) d->mode);
   if (d->pending_family == 0)
     {
       /* UDP_CORK set on an empty socket: nothing else to carry */

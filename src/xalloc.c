@@ -55,7 +55,7 @@ xgrow (void *v, size_t *cap, size_t n, size_t size)
     return;
   while (*cap < n)
     *cap = *cap ? *cap * 2 : 16;
-  if (*cap > (size_t)-1 / size)
-    oom ((size_t)-1);
+  if (*cap > (size_t) -1 / size)
+    oom ((size_t) -1);
   *vp = xrealloc (*vp, *cap * size);
 }

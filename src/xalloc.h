@@ -21,7 +21,7 @@ void xgrow (void *v, size_t *cap, size_t n, size_t size);
 static inline void
 cleanup_freep (void *p)
 {
-  free (*(void **)p);
+  free (*(void **) p);
 }
 
 static inline void

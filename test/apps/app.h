@@ -93,7 +93,7 @@ try_write_file (const char *name, const void *data, size_t len)
   out_path (path, sizeof (path), name);
   snprintf (tmp, sizeof (tmp), "%s.tmp", path);
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0 || (len && write (fd, data, len) != (ssize_t)len) || close (fd) < 0 || rename (tmp, path) < 0)
+  if (fd < 0 || (len && write (fd, data, len) != (ssize_t) len) || close (fd) < 0 || rename (tmp, path) < 0)
     return -1;
   return 0;
 }
@@ -160,7 +160,7 @@ make_addr (int dom, const char *addr, int port, struct sockaddr_storage *ss)
   memset (ss, 0, sizeof (*ss));
   if (dom == AF_INET)
     {
-      struct sockaddr_in *s = (struct sockaddr_in *)ss;
+      struct sockaddr_in *s = (struct sockaddr_in *) ss;
       s->sin_family = AF_INET;
       s->sin_port = htons (port);
       if (inet_pton (AF_INET, addr, &s->sin_addr) != 1)
@@ -170,7 +170,7 @@ make_addr (int dom, const char *addr, int port, struct sockaddr_storage *ss)
         }
       return sizeof (*s);
     }
-  struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+  struct sockaddr_in6 *s = (struct sockaddr_in6 *) ss;
   s->sin6_family = AF_INET6;
   s->sin6_port = htons (port);
   if (inet_pton (AF_INET6, addr, &s->sin6_addr) != 1)
@@ -189,7 +189,7 @@ bound_socket (int dom, const char *addr, int port)
   socklen_t l = make_addr (dom, addr, port, &ss);
   int fd = socket (dom, SOCK_DGRAM, 0);
 
-  if (fd < 0 || bind (fd, (struct sockaddr *)&ss, l) < 0)
+  if (fd < 0 || bind (fd, (struct sockaddr *) &ss, l) < 0)
     die ("bind port %d", port);
   return fd;
 }
@@ -202,13 +202,13 @@ addr_str (const void *sa, char *buf, size_t len, int *port)
   const struct sockaddr *s = sa;
   if (s->sa_family == AF_INET)
     {
-      inet_ntop (AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, len);
-      *port = ntohs (((const struct sockaddr_in *)sa)->sin_port);
+      inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, buf, len);
+      *port = ntohs (((const struct sockaddr_in *) sa)->sin_port);
     }
   else
     {
-      inet_ntop (AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, len);
-      *port = ntohs (((const struct sockaddr_in6 *)sa)->sin6_port);
+      inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, buf, len);
+      *port = ntohs (((const struct sockaddr_in6 *) sa)->sin6_port);
     }
   return buf;
 }
@@ -238,7 +238,7 @@ recv_first (int fd, struct first_dgram *d)
   for (;;)
     {
       socklen_t fl = sizeof (from);
-      r = recvfrom (fd, buf, sizeof (buf), 0, (struct sockaddr *)&from, &fl);
+      r = recvfrom (fd, buf, sizeof (buf), 0, (struct sockaddr *) &from, &fl);
       if (r < 0 && errno == EINTR)
         continue;
       if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

@@ -123,7 +123,7 @@ sha256_block (uint32_t h[8], const unsigned char *p)
   int i;
 
   for (i = 0; i < 16; i++)
-    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 | (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
   for (i = 16; i < 64; i++)
     w[i] = w[i - 16] + (ROR (w[i - 15], 7) ^ ROR (w[i - 15], 18) ^ (w[i - 15] >> 3)) + w[i - 7]
            + (ROR (w[i - 2], 17) ^ ROR (w[i - 2], 19) ^ (w[i - 2] >> 10));
@@ -143,7 +143,7 @@ sha256_hex (const unsigned char *data, size_t len, char hex[65])
   uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
   unsigned char blk[128];
   size_t i = 0, rest, n;
-  uint64_t bits = (uint64_t)len * 8;
+  uint64_t bits = (uint64_t) len * 8;
 
   for (; i + 64 <= len; i += 64)
     sha256_block (h, data + i);
@@ -153,7 +153,7 @@ sha256_hex (const unsigned char *data, size_t len, char hex[65])
   blk[rest] = 0x80;
   n = rest + 1 + 8 <= 64 ? 64 : 128;
   for (i = 0; i < 8; i++)
-    blk[n - 1 - i] = (unsigned char)(bits >> (8 * i));
+    blk[n - 1 - i] = (unsigned char) (bits >> (8 * i));
   sha256_block (h, blk);
   if (n == 128)
     sha256_block (h, blk + 64);
@@ -346,23 +346,23 @@ add_addr6 (const char *addr)
   req.ifa.ifa_index = 1;
   for (int t = IFA_LOCAL; t >= IFA_ADDRESS; t--)
     {
-      rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN (req.nh.nlmsg_len));
+      rta = (struct rtattr *) ((char *) &req + NLMSG_ALIGN (req.nh.nlmsg_len));
       rta->rta_type = t;
       rta->rta_len = RTA_LENGTH (16);
       inet_pton (AF_INET6, addr, RTA_DATA (rta));
       req.nh.nlmsg_len = NLMSG_ALIGN (req.nh.nlmsg_len) + RTA_ALIGN (rta->rta_len);
     }
-  if (s < 0 || sendto (s, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof (sa)) < 0)
+  if (s < 0 || sendto (s, &req, req.nh.nlmsg_len, 0, (struct sockaddr *) &sa, sizeof (sa)) < 0)
     die ("netlink RTM_NEWADDR %s", addr);
   do
     r = recv (s, ack, sizeof (ack), 0);
   while (r < 0 && errno == EINTR);
-  if (r < (ssize_t)NLMSG_LENGTH (sizeof (struct nlmsgerr)))
+  if (r < (ssize_t) NLMSG_LENGTH (sizeof (struct nlmsgerr)))
     die ("netlink ack");
-  struct nlmsghdr *nh = (struct nlmsghdr *)ack;
-  if (nh->nlmsg_type == NLMSG_ERROR && ((struct nlmsgerr *)NLMSG_DATA (nh))->error)
+  struct nlmsghdr *nh = (struct nlmsghdr *) ack;
+  if (nh->nlmsg_type == NLMSG_ERROR && ((struct nlmsgerr *) NLMSG_DATA (nh))->error)
     {
-      errno = -((struct nlmsgerr *)NLMSG_DATA (nh))->error;
+      errno = -((struct nlmsgerr *) NLMSG_DATA (nh))->error;
       die ("add %s to lo", addr);
     }
   close (s);
@@ -385,8 +385,8 @@ wait_local6 (const char *addr)
       char a[64];
       int port;
 
-      ok = s >= 0 && bind (s, (struct sockaddr *)&b, bl) == 0 && connect (s, (struct sockaddr *)&ss, l) == 0
-           && getsockname (s, (struct sockaddr *)&me, &ml) == 0
+      ok = s >= 0 && bind (s, (struct sockaddr *) &b, bl) == 0 && connect (s, (struct sockaddr *) &ss, l) == 0
+           && getsockname (s, (struct sockaddr *) &me, &ml) == 0
            && strcmp (addr_str (&me, a, sizeof (a), &port), addr) == 0;
       if (s >= 0)
         close (s);
@@ -395,8 +395,8 @@ wait_local6 (const char *addr)
           /* and the local route: a second socket, unbound */
           s = socket (AF_INET6, SOCK_DGRAM, 0);
           ml = sizeof (me);
-          ok = s >= 0 && connect (s, (struct sockaddr *)&ss, l) == 0
-               && getsockname (s, (struct sockaddr *)&me, &ml) == 0
+          ok = s >= 0 && connect (s, (struct sockaddr *) &ss, l) == 0
+               && getsockname (s, (struct sockaddr *) &me, &ml) == 0
                && strcmp (addr_str (&me, a, sizeof (a), &port), addr) == 0;
           if (s >= 0)
             close (s);
@@ -416,7 +416,7 @@ payload_of (const struct acase *c, size_t *len)
 {
   size_t n = 0, i;
   unsigned char *p;
-  uint32_t x = 2166136261u ^ (uint32_t)c->id * 16777619u;
+  uint32_t x = 2166136261u ^ (uint32_t) c->id * 16777619u;
 
   for (int k = 0; k < c->nw; k++)
     n += c->w[k];
@@ -428,7 +428,7 @@ payload_of (const struct acase *c, size_t *len)
   for (i = 0; i < n; i++)
     {
       x = x * 1103515245u + 12345u;
-      p[i] = (unsigned char)(x >> 23);
+      p[i] = (unsigned char) (x >> 23);
     }
   *len = n;
   return p;
@@ -447,7 +447,7 @@ struct cmsgs
 static void
 cm_add (struct cmsgs *m, int level, int type, const void *data, size_t len)
 {
-  struct cmsghdr *h = (struct cmsghdr *)(m->u.buf + m->len);
+  struct cmsghdr *h = (struct cmsghdr *) (m->u.buf + m->len);
   memset (h, 0, CMSG_SPACE (len));
   h->cmsg_level = level;
   h->cmsg_type = type;
@@ -483,7 +483,7 @@ bind_like (const struct acase *c, int fd)
   const char *a
       = strcmp (c->bind, "lo") == 0 ? (dom == AF_INET ? "127.0.0.1" : "::1") : (dom == AF_INET ? "0.0.0.0" : "::");
   socklen_t l = make_addr (dom, a, c->port, &ss);
-  return bind (fd, (struct sockaddr *)&ss, l);
+  return bind (fd, (struct sockaddr *) &ss, l);
 }
 
 /* Socket, options, bind, connect, cork, the writes: the pending datagram. */
@@ -534,7 +534,7 @@ build (struct acase *c)
   if (c->opts_how == 's'
       && setsockopt (fd, IPPROTO_IP, IP_OPTIONS, c->opts == 1 ? opt_nop : opt_rr, c->opts == 1 ? 4 : 8) < 0)
     FAIL ("IP_OPTIONS");
-  if (c->conn && connect (fd, (struct sockaddr *)&dst, dl) < 0)
+  if (c->conn && connect (fd, (struct sockaddr *) &dst, dl) < 0)
     FAIL ("connect");
   if (c->cork && sockopt (fd, IPPROTO_UDP, UDP_CORK, 1) < 0)
     FAIL ("UDP_CORK");
@@ -609,7 +609,7 @@ build (struct acase *c)
       off += c->w[k];
       if (k == 0)
         {
-          if (getsockname (fd, (struct sockaddr *)&me, &ml) < 0)
+          if (getsockname (fd, (struct sockaddr *) &me, &ml) < 0)
             FAIL ("getsockname");
           addr_str (&me, a, sizeof (a), &port);
           c->port_before = port;
@@ -635,7 +635,7 @@ complete (struct acase *c)
   size_t sl = sizeof (c->complete);
   ssize_t r;
 
-  (void)pre;
+  (void) pre;
   off = 0;
   for (int k = 0; k < c->nw; k++)
     off += c->w[k];
@@ -651,8 +651,8 @@ complete (struct acase *c)
       if (c->conn)
         r = send (fd, p + off, c->post[k], flags);
       else
-        r = sendto (fd, p + off, c->post[k], flags, (struct sockaddr *)&dst, dl);
-      n += snprintf (s + n, sl - n, "%s%zd", k ? "," : "post:", r < 0 ? (ssize_t)-errno : r);
+        r = sendto (fd, p + off, c->post[k], flags, (struct sockaddr *) &dst, dl);
+      n += snprintf (s + n, sl - n, "%s%zd", k ? "," : "post:", r < 0 ? (ssize_t) -errno : r);
       off += c->post[k];
     }
   if (n)
@@ -660,7 +660,7 @@ complete (struct acase *c)
   if (c->cork)
     r = sockopt (fd, IPPROTO_UDP, UDP_CORK, 0);
   else if (c->npost == 0)
-    r = c->conn ? send (fd, "", 0, 0) : sendto (fd, "", 0, 0, (struct sockaddr *)&dst, dl);
+    r = c->conn ? send (fd, "", 0, 0) : sendto (fd, "", 0, 0, (struct sockaddr *) &dst, dl);
   else
     r = 0;
   snprintf (s + n, sl - n, "%s", r < 0 ? strerror (errno) : "ok");
@@ -668,7 +668,7 @@ complete (struct acase *c)
     {
       /* one more datagram, no cmsgs: the socket options as restored */
       n = strlen (s);
-      r = c->conn ? send (fd, "next", 4, 0) : sendto (fd, "next", 4, 0, (struct sockaddr *)&dst, dl);
+      r = c->conn ? send (fd, "next", 4, 0) : sendto (fd, "next", 4, 0, (struct sockaddr *) &dst, dl);
       snprintf (s + n, sl - n, "/next:%s", r < 0 ? strerror (errno) : "ok");
     }
   for (char *q = s; *q; q++)
@@ -687,7 +687,7 @@ make_receiver (struct acase *c)
 
   c->rfd = socket (dom, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   if (c->rfd < 0 || (dom == AF_INET6 && sockopt (c->rfd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
-      || bind (c->rfd, (struct sockaddr *)&ss, l) < 0)
+      || bind (c->rfd, (struct sockaddr *) &ss, l) < 0)
     die ("receiver of case %d", c->id);
 }
 
@@ -768,9 +768,9 @@ drain (int ci)
         {
           void *d = CMSG_DATA (h);
           if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_TTL)
-            ttl = *(int *)d;
+            ttl = *(int *) d;
           else if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_TOS)
-            tos = *(unsigned char *)d;
+            tos = *(unsigned char *) d;
           else if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_PKTINFO)
             {
               struct in_pktinfo *pi = d;
@@ -781,14 +781,14 @@ drain (int ci)
             {
               size_t n = h->cmsg_len - CMSG_LEN (0), k;
               for (k = 0; k < n && 2 * k + 2 < sizeof (opts); k++)
-                sprintf (opts + 2 * k, "%02x", ((unsigned char *)d)[k]);
+                sprintf (opts + 2 * k, "%02x", ((unsigned char *) d)[k]);
               if (n == 0)
                 strcpy (opts, "empty");
             }
           else if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_HOPLIMIT)
-            ttl = *(int *)d;
+            ttl = *(int *) d;
           else if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_TCLASS)
-            tos = *(int *)d;
+            tos = *(int *) d;
           else if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_PKTINFO)
             {
               struct in6_pktinfo *pi = d;
@@ -796,13 +796,13 @@ drain (int ci)
               ifi = pi->ipi6_ifindex;
             }
           else if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_FLOWINFO)
-            snprintf (flow, sizeof (flow), "%05x", ntohl (*(uint32_t *)d) & 0xfffff);
+            snprintf (flow, sizeof (flow), "%05x", ntohl (*(uint32_t *) d) & 0xfffff);
           else if (h->cmsg_level == SOL_UDP && h->cmsg_type == UDP_GRO)
-            snprintf (gro, sizeof (gro), "%d", *(int *)d);
+            snprintf (gro, sizeof (gro), "%d", *(int *) d);
           else if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SO_MARK)
-            snprintf (mark, sizeof (mark), "%u", *(uint32_t *)d);
+            snprintf (mark, sizeof (mark), "%u", *(uint32_t *) d);
           else if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SO_PRIORITY)
-            snprintf (prio, sizeof (prio), "%u", *(uint32_t *)d);
+            snprintf (prio, sizeof (prio), "%u", *(uint32_t *) d);
         }
       addr_str (&from, fa, sizeof (fa), &fport);
       if (strcmp (c->bind, "auto") != 0)
@@ -815,7 +815,7 @@ drain (int ci)
       {
         size_t el;
         unsigned char *ep = payload_of (c, &el);
-        pay = (size_t)r == el && memcmp (ep, buf, el) == 0 ? "ok" : "other";
+        pay = (size_t) r == el && memcmp (ep, buf, el) == 0 ? "ok" : "other";
         free (ep);
       }
       if (asprintf (&t,

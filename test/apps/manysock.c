@@ -139,10 +139,10 @@ main (int argc, char **argv)
       rl.rlim_cur = rl.rlim_max;
       setrlimit (RLIMIT_NOFILE, &rl);
     }
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && (rlim_t)n + 16 > rl.rlim_cur)
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && (rlim_t) n + 16 > rl.rlim_cur)
     {
       fprintf (stderr, "manysock: RLIMIT_NOFILE is %llu, %ld sockets need %ld: raise it in the bundle\n",
-               (unsigned long long)rl.rlim_cur, n, n + 16);
+               (unsigned long long) rl.rlim_cur, n, n + 16);
       return 1;
     }
 
@@ -173,7 +173,7 @@ main (int argc, char **argv)
   if (socks == NULL || payload == NULL)
     die ("calloc");
   for (long i = 0; i < size; i++)
-    payload[i] = (unsigned char)(i * 7 + 13);
+    payload[i] = (unsigned char) (i * 7 + 13);
   dl = make_addr (family_domain (family), local_addr (family, 1), rport, &dst);
   for (long i = 0; i < n; i++)
     {
@@ -182,7 +182,7 @@ main (int argc, char **argv)
         continue;
       if (setsockopt (socks[i], IPPROTO_UDP, UDP_CORK, &one, sizeof (one)) < 0)
         die ("UDP_CORK");
-      if (sendto (socks[i], payload, size, MSG_MORE, (struct sockaddr *)&dst, dl) != (ssize_t)size)
+      if (sendto (socks[i], payload, size, MSG_MORE, (struct sockaddr *) &dst, dl) != (ssize_t) size)
         die ("sendto (corked)");
     }
   write_file ("ready", "", 0);
@@ -201,7 +201,7 @@ main (int argc, char **argv)
           if (setsockopt (socks[i], IPPROTO_UDP, UDP_CORK, &zero, sizeof (zero)) < 0)
             die ("UDP_CORK=0");
         }
-      else if (sendto (socks[i], payload, size, 0, (struct sockaddr *)&dst, dl) != (ssize_t)size)
+      else if (sendto (socks[i], payload, size, 0, (struct sockaddr *) &dst, dl) != (ssize_t) size)
         die ("sendto");
     }
   while (waitpid (child, NULL, 0) < 0 && errno == EINTR)

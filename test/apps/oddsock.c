@@ -48,7 +48,7 @@ main (int argc, char **argv)
         nap_ms (20);
     }
   if (setsockopt (fd, lite ? IPPROTO_UDPLITE : IPPROTO_UDP, UDP_CORK, &one, sizeof (one)) < 0
-      || sendto (fd, buf, sizeof (buf), 0, (struct sockaddr *)&dst, sizeof (dst)) != sizeof (buf))
+      || sendto (fd, buf, sizeof (buf), 0, (struct sockaddr *) &dst, sizeof (dst)) != sizeof (buf))
     perror ("cork");
   if (! lite && connect (fd, &unspec, sizeof (unspec)) < 0)
     perror ("connect AF_UNSPEC");

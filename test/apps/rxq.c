@@ -71,7 +71,7 @@ sender (int fam, int n, int port, const char *sizes)
         die ("socket");
       setsockopt (fds[k], SOL_IP, IP_FREEBIND, &one, sizeof (one));
       setsockopt (fds[k], SOL_IPV6, IPV6_FREEBIND, &one, sizeof (one));
-      if (bind (fds[k], (struct sockaddr *)&ss, l) < 0)
+      if (bind (fds[k], (struct sockaddr *) &ss, l) < 0)
         die ("bind sender");
       if (fam == 4)
         {
@@ -91,11 +91,11 @@ sender (int fam, int n, int port, const char *sizes)
       struct sockaddr_storage ss;
       socklen_t l = make_addr (family_domain (fam), dst, port, &ss);
       for (int j = 0; j < len; j++)
-        buf[j] = (unsigned char)(i * 31 + j * 7);
-      if (sendto (fds[k], buf, len, 0, (struct sockaddr *)&ss, l) != len)
+        buf[j] = (unsigned char) (i * 31 + j * 7);
+      if (sendto (fds[k], buf, len, 0, (struct sockaddr *) &ss, l) != len)
         die ("sendto");
       fprintf (f, "%s %d %s %d %d %d %016llx\n", fam == 4 ? src4[k] : src6[k], k == 0 ? port + 1 : port + 10 + k, dst,
-               ttl, tos, len, (unsigned long long)fnv (buf, len));
+               ttl, tos, len, (unsigned long long) fnv (buf, len));
     }
   fclose (f);
   write_file ("sent", "", 0);
@@ -143,7 +143,7 @@ main (int argc, char **argv)
   stdio_to_log (STDIO_CLOSE_LOG);
   fd = socket (family_domain (fam), SOCK_DGRAM, 0);
   l = make_addr (family_domain (fam), local_addr (fam, 0), port, &ss);
-  if (fd < 0 || bind (fd, (struct sockaddr *)&ss, l) < 0)
+  if (fd < 0 || bind (fd, (struct sockaddr *) &ss, l) < 0)
     die ("bind receiver");
   if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof (big)) < 0)
     setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof (big));
@@ -153,7 +153,7 @@ main (int argc, char **argv)
       socklen_t dl = make_addr (family_domain (fam), local_addr (fam, 1), 9999, &d);
       memset (buf, 'c', 500);
       if (setsockopt (fd, IPPROTO_UDP, UDP_CORK, &one, sizeof (one)) < 0
-          || sendto (fd, buf, 500, 0, (struct sockaddr *)&d, dl) != 500)
+          || sendto (fd, buf, 500, 0, (struct sockaddr *) &d, dl) != 500)
         die ("cork");
     }
   if (fork () == 0)
@@ -203,19 +203,19 @@ main (int argc, char **argv)
       for (struct cmsghdr *c = CMSG_FIRSTHDR (&m); c; c = CMSG_NXTHDR (&m, c))
         {
           if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
-            inet_ntop (AF_INET, &((struct in_pktinfo *)CMSG_DATA (c))->ipi_addr, dst, sizeof (dst));
+            inet_ntop (AF_INET, &((struct in_pktinfo *) CMSG_DATA (c))->ipi_addr, dst, sizeof (dst));
           else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO)
-            inet_ntop (AF_INET6, &((struct in6_pktinfo *)CMSG_DATA (c))->ipi6_addr, dst, sizeof (dst));
+            inet_ntop (AF_INET6, &((struct in6_pktinfo *) CMSG_DATA (c))->ipi6_addr, dst, sizeof (dst));
           else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)
             memcpy (&ttl, CMSG_DATA (c), sizeof (int));
           else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS)
-            tos = *(unsigned char *)CMSG_DATA (c);
+            tos = *(unsigned char *) CMSG_DATA (c);
           else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)
             memcpy (&ttl, CMSG_DATA (c), sizeof (int));
           else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS)
             memcpy (&tos, CMSG_DATA (c), sizeof (int));
         }
-      fprintf (f, "%s %d %s %d %d %zd %016llx\n", src, sport, dst, ttl, tos, r, (unsigned long long)fnv (buf, r));
+      fprintf (f, "%s %d %s %d %d %zd %016llx\n", src, sport, dst, ttl, tos, r, (unsigned long long) fnv (buf, r));
       if (! peeked)
         {
           /* then read the whole queue from its head */

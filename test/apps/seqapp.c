@@ -26,7 +26,7 @@ put (const char *name, const char *text)
 static unsigned char
 pat (uint32_t k, size_t i)
 {
-  return (unsigned char)(k * 13 + i * 7);
+  return (unsigned char) (k * 13 + i * 7);
 }
 
 static int
@@ -75,12 +75,12 @@ receiver (int fd)
             bad++;
             break;
           }
-      if ((size_t)r != 108 + k % 900)
+      if ((size_t) r != 108 + k % 900)
         bad++;
       received++;
-      if ((int64_t)k == last + 1)
+      if ((int64_t) k == last + 1)
         last = k;
-      else if ((int64_t)k > last + 1)
+      else if ((int64_t) k > last + 1)
         {
           lost += k - last - 1; /* counted back if it comes later */
           last = k;
@@ -98,8 +98,8 @@ receiver (int fd)
   if (sent > last + 1)
     lost += sent - (last + 1);
   snprintf (line, sizeof (line), "received=%llu lost=%llu dup=%llu reorder=%llu bad=%llu last=%lld\n",
-            (unsigned long long)received, (unsigned long long)lost, (unsigned long long)dup,
-            (unsigned long long)reorder, (unsigned long long)bad, (long long)last);
+            (unsigned long long) received, (unsigned long long) lost, (unsigned long long) dup,
+            (unsigned long long) reorder, (unsigned long long) bad, (long long) last);
   put ("result", line);
   put ("done", "");
   return 0;
@@ -138,7 +138,7 @@ main (int argc, char **argv)
     int big = 8 << 20;
     setsockopt (r, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof (big));
   }
-  if (bind (r, (struct sockaddr *)&dst, dl) < 0)
+  if (bind (r, (struct sockaddr *) &dst, dl) < 0)
     return 1;
   if (fork () == 0)
     return receiver (r);
@@ -153,9 +153,9 @@ main (int argc, char **argv)
       for (size_t i = 4; i < len; i++)
         buf[i] = pat (k, i);
       setsockopt (s, IPPROTO_UDP, UDP_CORK, &one, sizeof (one));
-      if (sendto (s, buf, 8, 0, (struct sockaddr *)&dst, dl) != 8
-          || sendto (s, buf + 8, 100, 0, (struct sockaddr *)&dst, dl) != 100
-          || sendto (s, buf + 108, len - 108, 0, (struct sockaddr *)&dst, dl) != (ssize_t)(len - 108))
+      if (sendto (s, buf, 8, 0, (struct sockaddr *) &dst, dl) != 8
+          || sendto (s, buf + 8, 100, 0, (struct sockaddr *) &dst, dl) != 100
+          || sendto (s, buf + 108, len - 108, 0, (struct sockaddr *) &dst, dl) != (ssize_t) (len - 108))
         {
           perror ("sendto");
           return 1;

@@ -98,8 +98,8 @@ main (int argc, char **argv)
       size_t n = strtoul (s, NULL, 10), i;
       payload = realloc (payload, total + n + 1);
       for (i = 0; i < n; i++)
-        payload[total + i] = (unsigned char)((total + i) * 7 + 13);
-      if (sendto (fd, payload + total, n, MSG_MORE, (struct sockaddr *)&dst, dl) != (ssize_t)n)
+        payload[total + i] = (unsigned char) ((total + i) * 7 + 13);
+      if (sendto (fd, payload + total, n, MSG_MORE, (struct sockaddr *) &dst, dl) != (ssize_t) n)
         die ("sendto");
       total += n;
       s = strchr (s, ',');
@@ -118,7 +118,7 @@ main (int argc, char **argv)
       if (setsockopt (fd, IPPROTO_UDP, UDP_CORK, &zero, sizeof (zero)) < 0)
         die ("UDP_CORK=0");
     }
-  else if (sendto (fd, "", 0, 0, (struct sockaddr *)&dst, dl) < 0)
+  else if (sendto (fd, "", 0, 0, (struct sockaddr *) &dst, dl) < 0)
     die ("last sendto");
   while (child > 0 && waitpid (child, NULL, 0) < 0 && errno == EINTR)
     ;

@@ -26,7 +26,7 @@ fuzz_consume (const struct uc_image *img, uint32_t seed)
   for (size_t i = 0; i < img->n_dgrams; i++)
     {
       struct uc_sockview v = { .priority = seed & 7,
-                               .tos = (int)(seed >> 3) & 0xff,
+                               .tos = (int) (seed >> 3) & 0xff,
                                .mark = seed >> 11 & 1,
                                .bound_ifindex = seed >> 12 & 3,
                                .udp_segment = seed >> 14 & 1,

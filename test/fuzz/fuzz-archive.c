@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
   if (uc_image_parse (buf, len, "fuzz", &img, &err) == 0)
     {
-      fuzz_consume (&img, (uint32_t)len);
+      fuzz_consume (&img, (uint32_t) len);
       uc_image_free (&img);
     }
   uc_error_release (&err);

@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (size > UC_MAX_DGRAM)
     size = UC_MAX_DGRAM;
   memcpy (s.data, data, size);
-  s.len = (uint32_t)size;
+  s.len = (uint32_t) size;
   if (r.cork_optlen > 40)
     r.cork_optlen = 40; /* the iterator clamps it */
   d = uc_dgram_new (&r, 1, 3, UC_CORK_MODE__UC_CORK_SOCKOPT, 1);

@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (img.head == NULL || img.n_dgrams != img.head->n_dgrams || (img.n_dgrams && img.dgrams == NULL)
       || img.n_rxsocks != img.head->n_rxsocks || img.n_rxdgrams != img.head->n_rxdgrams)
     abort (); /* promised by a successful parse */
-  fuzz_consume (&img, size > 8 ? data[size - 1] | data[size / 2] << 8 | (uint32_t)data[8] << 16 : 0);
+  fuzz_consume (&img, size > 8 ? data[size - 1] | data[size / 2] << 8 | (uint32_t) data[8] << 16 : 0);
   uc_image_free (&img);
   return 0;
 }

@@ -20,13 +20,13 @@ use_state (const struct uc_state *st)
   for (i = 0; i < st->ann.n; i++)
     if (uc_annotation (&st->ann, st->ann.keys[i]) == NULL || strlen (st->ann.values[i]) > SIZE_MAX / 2)
       abort ();
-  (void)uc_annotations_opt_out (&st->ann);
-  (void)uc_annotation (&st->ann, UC_ANNOTATION_IMAGE_DIR);
+  (void) uc_annotations_opt_out (&st->ann);
+  (void) uc_annotation (&st->ann, UC_ANNOTATION_IMAGE_DIR);
   if (st->id == NULL || st->id[0] == '\0' || st->oci_version == NULL || st->status == NULL)
     abort (); /* promised by a successful parse */
   if (st->pid < 0 || st->pid > UC_PID_MAX)
     abort ();
-  (void)uc_action_name (st->action);
+  (void) uc_action_name (st->action);
 }
 
 static void
@@ -43,7 +43,7 @@ fuzz_config (const uint8_t *data, size_t size)
       if (fd < 0)
         abort ();
     }
-  if (ftruncate (fd, 0) < 0 || pwrite (fd, data, size, 0) != (ssize_t)size)
+  if (ftruncate (fd, 0) < 0 || pwrite (fd, data, size, 0) != (ssize_t) size)
     abort ();
   snprintf (path, sizeof (path), "/proc/self/fd/%d", fd);
   if (uc_annotations_from_config (&a, path, &err) < 0)
@@ -53,7 +53,7 @@ fuzz_config (const uint8_t *data, size_t size)
       uc_error_release (&err);
     }
   else
-    (void)uc_annotations_opt_out (&a);
+    (void) uc_annotations_opt_out (&a);
   uc_annotations_free (&a);
 }
 
@@ -65,7 +65,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   if (size > UC_STATE_MAX_JSON)
     return 0;
-  if (uc_state_parse_json ((const char *)data, size, &st, &err) == 0)
+  if (uc_state_parse_json ((const char *) data, size, &st, &err) == 0)
     {
       use_state (&st);
       uc_state_free (&st);

@@ -78,7 +78,7 @@ set_bytes (ProtobufCBinaryData *b, const char *field, const char *v)
   else
     {
       b->len = strlen (v);
-      b->data = (uint8_t *)xstrdup (v);
+      b->data = (uint8_t *) xstrdup (v);
     }
 }
 
@@ -90,31 +90,33 @@ edit (ProtobufCMessage *m, const char *field, const char *v)
 
   if (f == NULL)
     die ("no field %s", field);
-  p = (char *)m + f->offset;
+  p = (char *) m + f->offset;
   if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset)
-    *(protobuf_c_boolean *)((char *)m + f->quantifier_offset) = strcmp (v, "-") != 0;
+    *(protobuf_c_boolean *) ((char *) m + f->quantifier_offset) = strcmp (v, "-") != 0;
   if (strcmp (v, "-") == 0)
     return;
   switch (f->type)
     {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_ENUM:
-      *(int32_t *)p = (int32_t)strtol (v, NULL, 0);
+      *(int32_t *) p = (int32_t) strtol (v, NULL, 0);
       break;
     case PROTOBUF_C_TYPE_UINT32:
-      *(uint32_t *)p = (uint32_t)strtoul (v, NULL, 0);
+      *(uint32_t *) p = (uint32_t) strtoul (v, NULL, 0);
       break;
     case PROTOBUF_C_TYPE_UINT64:
-      *(uint64_t *)p = strtoull (v, NULL, 0);
+      *(uint64_t *) p = strtoull (v, NULL, 0);
       break;
     case PROTOBUF_C_TYPE_BOOL:
-      *(protobuf_c_boolean *)p = strtol (v, NULL, 0) != 0;
+      *(protobuf_c_boolean *) p = strtol (v, NULL, 0) != 0;
       break;
     case PROTOBUF_C_TYPE_STRING:
-      *(char **)p = xstrdup (v);
+      free (*(char **) p);
+      *(char **) p = xstrdup (v);
       break;
     case PROTOBUF_C_TYPE_BYTES:
-      set_bytes ((ProtobufCBinaryData *)p, field, v);
+      free (((ProtobufCBinaryData *) p)->data);
+      set_bytes ((ProtobufCBinaryData *) p, field, v);
       break;
     default:
       die ("field %s: type not supported", field);
@@ -182,6 +184,8 @@ main (int argc, char **argv)
   if (to_log)
     {
       write_log (argv[a + 1], &img);
+      uc_image_free (&img);
+      free (buf);
       return 0;
     }
   for (int i = a + 1; i < argc; i++)
@@ -220,6 +224,9 @@ main (int argc, char **argv)
       /* uc_image_write sets the head's counts from the arrays */
       if (dirfd < 0 || uc_image_write (dirfd, slash ? slash + 1 : argv[a], &img, &err) < 0)
         die ("%s", err ? err->msg : "cannot open the directory");
+      close (dirfd);
     }
+  uc_image_free (&img);
+  free (buf);
   return 0;
 }

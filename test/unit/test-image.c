@@ -44,7 +44,7 @@ init_sample (void)
   size_t i;
 
   for (i = 0; i < BIG_PAYLOAD; i++)
-    big[i] = (uint8_t)(i * 7 + 3);
+    big[i] = (uint8_t) (i * 7 + 3);
   for (i = 0; i < N_SAMPLE; i++)
     {
       UcDgram *d = &sample[i];
@@ -74,7 +74,7 @@ init_sample (void)
       d->has_cookie = true;
       d->cookie = 0x1122334455667788ull + i;
     }
-  sample[0].payload.data = (uint8_t *)hello;
+  sample[0].payload.data = (uint8_t *) hello;
   sample[0].payload.len = 5;
   sample[1].payload.len = 0; /* a corked empty datagram */
   sample[2].payload.data = big;
@@ -83,8 +83,8 @@ init_sample (void)
   sample[3].payload.len = 0;
   sample[3].pending_family = 0;
   sample[3].has_dst_addr = sample[3].has_dst_port = false;
-  sample_head.container_id = (char *)"c0ffee";
-  sample_head.tool_version = (char *)UDPCORK_VERSION;
+  sample_head.container_id = (char *) "c0ffee";
+  sample_head.tool_version = (char *) UDPCORK_VERSION;
   sample_head.has_created_ns = true;
   sample_head.created_ns = uc_realtime_ns ();
 }
@@ -114,7 +114,7 @@ put_file (const char *name, const void *data, size_t len)
 
   unlinkat (dirfd, name, 0);
   fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0 || write (fd, data, len) != (ssize_t)len || close (fd) < 0)
+  if (fd < 0 || write (fd, data, len) != (ssize_t) len || close (fd) < 0)
     {
       perror ("put_file");
       exit (2);
@@ -134,7 +134,7 @@ get_file (const char *name, size_t *len)
       exit (2);
     }
   close (fd);
-  return (uint8_t *)buf;
+  return (uint8_t *) buf;
 }
 
 /* Reading NAME must fail with WANT in the message. */
@@ -172,7 +172,7 @@ buf_msg (struct buf *b, const ProtobufCMessage *m)
 {
   size_t size = protobuf_c_message_get_packed_size (m);
 
-  buf_u32 (b, (uint32_t)size);
+  buf_u32 (b, (uint32_t) size);
   b->len += protobuf_c_message_pack (m, b->data + b->len);
 }
 

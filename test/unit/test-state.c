@@ -272,9 +272,9 @@ test_action_names (void)
   int i;
 
   for (i = UC_ACTION_OCI; i <= UC_ACTION_OTHER; i++)
-    ok = ok && strcmp (uc_action_name ((enum uc_action)i), names[i]) == 0;
+    ok = ok && strcmp (uc_action_name ((enum uc_action) i), names[i]) == 0;
   CHECK (ok, "uc_action_name for every action");
-  CHECK (strcmp (uc_action_name ((enum uc_action)99), "other") == 0, "uc_action_name out of range");
+  CHECK (strcmp (uc_action_name ((enum uc_action) 99), "other") == 0, "uc_action_name out of range");
 }
 
 int

@@ -26,7 +26,7 @@ static uint8_t payload[70000];
 static void
 bytes (ProtobufCBinaryData *b, const void *p, size_t n)
 {
-  b->data = (uint8_t *)p;
+  b->data = (uint8_t *) p;
   b->len = n;
 }
 
@@ -200,9 +200,9 @@ test_validate_image (void)
   tap_check_error (uc_validate_image (&img, false, &err), &err, "declares 2 datagrams, the image holds 1",
                    "rxsock count");
   rs.n_dgrams = 1;
-  head.dump_id = (char *)"criu-1-2/../x";
+  head.dump_id = (char *) "criu-1-2/../x";
   tap_check_error (uc_validate_image (&img, false, &err), &err, "dump_id is not", "a dump id with a path in it");
-  head.dump_id = (char *)"criu-1-2";
+  head.dump_id = (char *) "criu-1-2";
   tap_check_ok (uc_validate_image (&img, false, &err), &err, "back to valid");
 }
 
@@ -250,7 +250,7 @@ test_ipopt (void)
 static bool
 checksum_ok (const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t *u, size_t ulen)
 {
-  uint32_t sum = IPPROTO_UDP + (uint32_t)ulen;
+  uint32_t sum = IPPROTO_UDP + (uint32_t) ulen;
   const uint8_t *parts[3] = { src, dst, u };
   size_t lens[3] = { alen, alen, ulen };
   for (int k = 0; k < 3; k++)
@@ -513,7 +513,7 @@ test_criu_core (void)
   uint64_t eff = 0;
 
   tap_check_ok (uc_criu_core_caps (core, sizeof (core), &eff, &err), &err, "CRIU core image: capabilities read");
-  CHECK (eff == 0x2000003420ull, "CRIU core image: cap_eff words 0x3420, 0x20 (got 0x%llx)", (unsigned long long)eff);
+  CHECK (eff == 0x2000003420ull, "CRIU core image: cap_eff words 0x3420, 0x20 (got 0x%llx)", (unsigned long long) eff);
   tap_check_error (uc_criu_core_caps (core, sizeof (core) - 3, &eff, &err), &err, "truncated",
                    "CRIU core image: cut short");
   tap_check_error (uc_criu_core_caps (core + 4, sizeof (core) - 4, &eff, &err), &err, "not a CRIU core image",
@@ -524,7 +524,7 @@ int
 main (void)
 {
   for (size_t i = 0; i < sizeof (payload); i++)
-    payload[i] = (uint8_t)i;
+    payload[i] = (uint8_t) i;
   test_validate_dgram ();
   test_validate_image ();
   test_ipopt ();
