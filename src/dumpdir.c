@@ -230,21 +230,23 @@ check_earlier_dump (int dirfd, const char *id, uc_error_t *err)
 }
 
 int
-uc_dump_begin (struct uc_dump *d, int dirfd, const char *id, const char *container_id, bool need_log, uc_error_t *err)
+uc_dump_begin (struct uc_dump *d, int dirfd, const char *id, uc_error_t *err)
 {
-  UcHead head = UC_HEAD__INIT;
-
   memset (d, 0, sizeof (*d));
   d->dirfd = dirfd;
   d->id = id;
   d->log.fd = -1;
-  if (check_earlier_dump (dirfd, id, err) < 0)
-    return -1;
-  if (! need_log)
-    return 0;
+  return check_earlier_dump (dirfd, id, err);
+}
+
+int
+uc_dump_open_log (struct uc_dump *d, const char *container_id, uc_error_t *err)
+{
+  UcHead head = UC_HEAD__INIT;
+
   head.container_id = (char *) container_id;
-  head.dump_id = (char *) id;
-  if (uc_image_log_open (dirfd, &head, &d->log, err) < 0)
+  head.dump_id = (char *) d->id;
+  if (uc_image_log_open (d->dirfd, &head, &d->log, err) < 0)
     return -1;
   d->log_open = true;
   return 0;

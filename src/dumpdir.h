@@ -4,7 +4,8 @@
  *
  *   begin     before any socket is touched: refuses a directory that holds
  *             datagrams of an earlier dump nobody gave back, replaces a
- *             finished earlier dump's files, opens the capture log
+ *             finished earlier dump's files
+ *   open_log  right before the first socket is uncorked: the capture log
  *   append    one datagram out of its socket: into the capture log (its
  *             bytes stay in the pinned capture map until then: capture.h)
  *   commit    all taken: the image (fsynced), the journal `captured DUMP`,
@@ -45,10 +46,9 @@ struct uc_dump
   bool log_open;
 };
 
-/* CONTAINER_ID names the container in the capture log; the log is opened
- * only if NEED_LOG (there are pending datagrams to take). */
-int uc_dump_begin (struct uc_dump *d, int dirfd, const char *id, const char *container_id, bool need_log,
-                   uc_error_t *err);
+int uc_dump_begin (struct uc_dump *d, int dirfd, const char *id, uc_error_t *err);
+/* CONTAINER_ID names the container in the capture log. */
+int uc_dump_open_log (struct uc_dump *d, const char *container_id, uc_error_t *err);
 int uc_dump_append (struct uc_dump *d, const UcDgram *dg, uc_error_t *err);
 /* IMG->head is filled (container, tool version, time, root pid ROOT). */
 int uc_dump_commit (struct uc_dump *d, struct uc_image *img, const char *container_id, pid_t root, uc_error_t *err);

@@ -92,9 +92,7 @@ capture (const struct uc_hook *h, uc_error_t *err)
     goto out;
   if (maybe && (uc_bpf_open (&r.b, true, err) < 0 || uc_discover (&r.b, &r.c, &r.t, &r.n, err) < 0))
     goto out;
-  for (i = 0; i < r.n; i++)
-    r.n_w += uc_sock_is_corked (&r.t[i].rec);
-  if (uc_dump_begin (&r.dump, h->dirfd, h->dump_id, h->id, r.n_w > 0, err) < 0)
+  if (uc_dump_begin (&r.dump, h->dirfd, h->dump_id, err) < 0)
     goto out;
   if (r.n == 0)
     {
@@ -108,11 +106,11 @@ capture (const struct uc_hook *h, uc_error_t *err)
   if (uc_rx_save (&r.c, h->dirfd, r.t, r.n, &r.img, err) < 0)
     goto out;
   r.w = xcalloc (r.n, sizeof (*r.w));
-  for (i = 0, r.n_w = 0; i < r.n; i++)
+  for (i = 0; i < r.n; i++)
     if (uc_sock_is_corked (&r.t[i].rec))
       r.w[r.n_w++] = (struct uc_work){ .t = &r.t[i], .fd = -1 };
   uc_fault ("discovered");
-  if (uc_work_open (&r.c, r.w, r.n_w, err) < 0)
+  if (uc_work_open (&r.c, r.w, r.n_w, err) < 0 || (r.n_w > 0 && uc_dump_open_log (&r.dump, h->id, err) < 0))
     goto out;
   if (uc_capture_all (&r.b, h->dump_id, r.w, r.n_w, persist, &r.dump, err) < 0)
     {
