@@ -9,9 +9,11 @@
  * for extension headers plus the largest UDP datagram (65535). */
 #define UC_MAX_DGRAM (65535 + 512)
 
-/* Slots the capture map can hold (user space arms one at a time, and the
- * canary's). */
-#define UC_MAX_TARGETS 65536
+/* Slots the capture map can hold: user space arms one socket at a time per
+ * hook run (and the canary's), so this bounds concurrent runs. Kept small
+ * because kernels before 5.11 charge max_entries x value size (66 KiB) at
+ * map creation: 65536 slots failed there with E2BIG. */
+#define UC_MAX_TARGETS 16
 
 #define UC_OPT_RR_NEEDADDR 0x1
 #define UC_OPT_TS_NEEDTIME 0x2
