@@ -62,7 +62,7 @@ KERNEL_SRC := src/container.c src/bpfobj.c src/discover.c src/capture.c src/caps
               src/dumpdir.c src/rxsave.c src/rxinject.c src/putback.c src/recover.c src/recover_cli.c src/runtime.c \
               src/imgdir.c src/sock.c src/prestop.c src/poststart.c src/hookmain.c
 BPF_SRC    := bpf/udpcork.bpf.c
-SKELS      := $(BUILD)/udpcork.skel.h
+SKELS      := $(BUILD)/udpcork.skel.h $(BUILD)/udpcork.bpfid.h
 
 COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(PURE_SRC)))
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(KERNEL_SRC)))
@@ -102,6 +102,11 @@ $(BUILD)/udpcork.bpf.o: $(BPF_SRC) bpf/udpcork.h $(BUILD)/vmlinux.h Makefile
 
 $(BUILD)/udpcork.skel.h: $(BUILD)/udpcork.bpf.o
 	$(BPFTOOL) gen skeleton $< name udpcork_bpf > $@.tmp && mv $@.tmp $@
+
+# The name the loaded programs are pinned under (src/bpfobj.c): another
+# build never picks up programs that are not its own.
+$(BUILD)/udpcork.bpfid.h: $(BUILD)/udpcork.bpf.o
+	printf '#define UC_BPF_OBJ_ID "%s"\n' "$$(sha256sum $< | cut -c1-16)" > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/udpcork.pb-c.c $(BUILD)/udpcork.pb-c.h &: src/udpcork.proto | $(BUILD)/obj
 	$(PROTOC_C) --proto_path=src --c_out=$(BUILD) src/udpcork.proto

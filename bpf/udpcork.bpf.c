@@ -24,16 +24,29 @@
 
 char LICENSE[] SEC ("license") = "GPL";
 
-/* Target sockets: cookie -> capture slot. User space inserts a zeroed slot
- * for each socket it is about to uncork (so the program never allocates),
- * reads it back and deletes it. */
+/* Target sockets: socket cookie -> the capture slot of the udpcork run that
+ * armed it (an array of one struct uc_slot that the run created and maps
+ * into its memory). The programs and this map are loaded once per boot and
+ * pinned (bpfobj.c); every run brings its own slot, so runs share nothing
+ * but the cookie space (cookies are unique). */
+struct uc_slot_map
+{
+  __uint (type, BPF_MAP_TYPE_ARRAY);
+  __uint (max_entries, 1);
+  __uint (map_flags, BPF_F_MMAPABLE);
+  /* sizes, not types: clang emits only a forward declaration for a
+   * struct reached through the outer map's type (and user space makes
+   * these maps without BTF) */
+  __uint (key_size, sizeof (__u32));
+  __uint (value_size, sizeof (struct uc_slot));
+};
+
 struct
 {
-  __uint (type, BPF_MAP_TYPE_HASH);
+  __uint (type, BPF_MAP_TYPE_HASH_OF_MAPS);
   __uint (max_entries, UC_MAX_TARGETS);
-  __uint (map_flags, BPF_F_NO_PREALLOC);
   __type (key, __u64);
-  __type (value, struct uc_slot);
+  __array (values, struct uc_slot_map);
 } slots SEC (".maps");
 
 /* Kernel drift, CO-RE style: local flavours of the types whose layout
@@ -192,12 +205,18 @@ static __always_inline int
 claim (__u64 cookie, __u32 len, __u32 mark, __u32 priority, __u64 tstamp, struct uc_slot **out)
 {
   struct uc_slot *slot;
+  __u32 zero = 0;
+  void *inner;
 
   *out = NULL;
   if (cookie == 0)
     return 0;
-  slot = bpf_map_lookup_elem (&slots, &cookie);
-  if (slot == NULL)
+  inner = bpf_map_lookup_elem (&slots, &cookie);
+  if (inner == NULL)
+    return 0;
+  slot = bpf_map_lookup_elem (inner, &zero);
+  /* the run writes the cookie into its slot before it arms it */
+  if (slot == NULL || slot->cookie != cookie)
     return 0;
   if (slot->count++ != 0)
     return 1;

@@ -9,11 +9,12 @@
  * for extension headers plus the largest UDP datagram (65535). */
 #define UC_MAX_DGRAM (65535 + 512)
 
-/* Slots the capture map can hold: user space arms one socket at a time per
- * hook run (and the canary's), so this bounds concurrent runs. Kept small
- * because kernels before 5.11 charge max_entries x value size (66 KiB) at
- * map creation: 65536 slots failed there with E2BIG. */
-#define UC_MAX_TARGETS 16
+/* Sockets armed at once, over all hook runs (each run arms one at a time,
+ * and its canary's). The capture map holds only references to each run's
+ * own slot map, so the size costs nothing on any kernel; kernels before
+ * 5.11 charge max_entries x value size at map creation, which is why the
+ * 66 KiB slots are not the values of this map. */
+#define UC_MAX_TARGETS 1024
 
 #define UC_OPT_RR_NEEDADDR 0x1
 #define UC_OPT_TS_NEEDTIME 0x2
@@ -89,6 +90,15 @@ struct uc_slot
   __u32 owner_fd;
   __u32 mode;  /* UC_CORK_MODE_* of the image (UDP_CORK or MSG_MORE) */
   __u32 armed; /* 1 once user space filled the fields above */
+  /* The socket this slot is armed for (the programs check it: a slot whose
+   * run has moved on or cleared it takes nothing), and the hook run that
+   * armed it (pid, /proc/PID/stat start time, pid namespace inode), so that
+   * a later run can tell a dead run's leftover from a live one. */
+  __u64 cookie;
+  __u64 hook_start;
+  __u64 hook_pidns;
+  __u32 hook_pid;
+  __u32 pad3;
   struct uc_sock_rec rec;
   __u8 data[UC_MAX_DGRAM];
 };

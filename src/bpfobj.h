@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The BPF objects of one hook run: loaded once, gone when the run ends
- * (the fds are close-on-exec). The programs are never pinned; the capture
- * map is pinned only while a capture runs (uc_bpf_pin_slots). The capture
- * program is chosen at run time (bpf_program__set_autoload): netfilter
- * LOCAL_OUT where the kernel has netfilter BPF links (>= 6.4), else
- * cgroup_skb egress at the cgroup2 root. */
+/* The BPF objects a hook run uses. The programs and the capture map are
+ * loaded once per boot (per BPF filesystem) and pinned, never attached,
+ * under /sys/fs/bpf/udpcork/progs:ID:PATH (ID: a digest of the BPF object,
+ * so another build never uses them); a run opens the pins, or loads them
+ * (and pins them for the next runs) when they are absent, or loads its own
+ * when no BPF filesystem is mounted. Links are never pinned: what a run
+ * attaches goes when it ends or dies. Each run brings its own capture slot
+ * (a one-entry map it also maps into its memory), referenced from the
+ * shared capture map only while a socket is armed; pinned under the dump id
+ * while a capture runs (uc_bpf_pin_slots). The capture program is chosen at
+ * run time (bpf_program__set_autoload): netfilter LOCAL_OUT where the
+ * kernel has netfilter BPF links (>= 6.4), else cgroup_skb egress at the
+ * cgroup2 root. */
 #ifndef UDPCORK_BPFOBJ_H
 #define UDPCORK_BPFOBJ_H
 
@@ -14,10 +21,6 @@
 #include "udpcork.h"
 #include "error.h"
 
-struct bpf_link;
-
-struct udpcork_bpf;
-
 enum uc_capture_path
 {
   UC_CAPTURE_NETFILTER = 1, /* netfilter BPF link, LOCAL_OUT, first in line (Linux >= 6.4) */
@@ -26,10 +29,16 @@ enum uc_capture_path
 
 struct uc_bpf
 {
-  struct udpcork_bpf *skel;
-  struct bpf_link *nfl[2]; /* netfilter links (LOCAL_OUT, IPv4 and IPv6), libbpf >= 1.3 */
-  int nf[2];               /* the same made with the raw bpf(2) call (older libbpf), -1 if none */
-  struct bpf_link *cg;     /* cgroup_skb egress link, or NULL */
+  bool open;
+  bool shared;          /* the programs are the pinned ones, used by other runs too */
+  int iter, capture;    /* programs */
+  int slots;            /* the capture map: socket cookie -> a run's slot map */
+  int slot_fd;          /* this run's slot map (capture runs), -1 if none */
+  struct uc_slot *slot; /* ... mapped here */
+  int nf[2];            /* netfilter links (LOCAL_OUT, IPv4 and IPv6), -1 if none */
+  int cg;               /* cgroup_skb egress link, -1 if none */
+  int lock;             /* the pin directory, locked while a shared cgroup_skb program is attached */
+  char pin[128];        /* this run's slot map pin (per dump), "" if none */
   enum uc_capture_path path;
 };
 
@@ -47,14 +56,20 @@ int uc_bpf_iter_udp (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_
 int uc_bpf_iter_udp_sorted (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_error_t *err);
 const struct uc_sock_rec *uc_sock_rec_find (const struct uc_sock_rec *recs, size_t n, unsigned long long ino);
 
-/* Capture: arm a socket (by cookie) with an empty slot (OWNER: the owner
- * fields and socket record the slot keeps, or NULL), attach the capture
- * program, read the slot back, disarm. */
+/* Capture: arm a socket (by cookie) with this run's slot, emptied (OWNER:
+ * the owner fields and socket record the slot keeps, or NULL), attach the
+ * capture program, read the slot (uc_bpf_slot: the run's mapping, no copy),
+ * disarm (the slot is cleared first: a run killed after it holds nothing
+ * that a recovery could count twice). */
 int uc_bpf_arm (struct uc_bpf *b, __u64 cookie, const struct uc_slot *owner, uc_error_t *err);
-int uc_bpf_disarm (struct uc_bpf *b, __u64 cookie);
+void uc_bpf_disarm (struct uc_bpf *b, __u64 cookie);
 int uc_bpf_attach_capture (struct uc_bpf *b, uc_error_t *err);
 void uc_bpf_detach_capture (struct uc_bpf *b);
-int uc_bpf_read_slot (struct uc_bpf *b, __u64 cookie, struct uc_slot *out, uc_error_t *err);
+static inline const struct uc_slot *
+uc_bpf_slot (const struct uc_bpf *b)
+{
+  return b->slot;
+}
 
 /* The slot map pinned under /sys/fs/bpf/udpcork/DUMP_ID while a capture
  * runs: a datagram taken out of its socket stays in the kernel there until
@@ -62,8 +77,9 @@ int uc_bpf_read_slot (struct uc_bpf *b, __u64 cookie, struct uc_slot *out, uc_er
  * BPF filesystem is mounted at /sys/fs/bpf). */
 int uc_bpf_pin_slots (struct uc_bpf *b, const char *dump_id, uc_error_t *err);
 void uc_bpf_unpin_slots (struct uc_bpf *b);
-/* After a killed capture: FN for every slot left in the pinned map of
- * DUMP_ID (*FOUND: there is one); uc_bpf_pinned_remove drops it. */
+/* After a killed capture: FN for the slot left in the pinned map of
+ * DUMP_ID (*FOUND: there is one), once the capture map no longer arms it;
+ * uc_bpf_pinned_remove drops it. */
 int uc_bpf_pinned_slots (const char *dump_id, int (*fn) (__u64 cookie, const struct uc_slot *s, void *ctx), void *ctx,
                          bool *found, uc_error_t *err);
 void uc_bpf_pinned_remove (const char *dump_id);

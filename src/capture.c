@@ -55,9 +55,9 @@ mode_of (const struct uc_sock_rec *r)
 /* Uncork one armed socket, check the capture, persist it (before its slot
  * goes), then check the socket. */
 static int
-capture_one (struct uc_bpf *b, struct uc_work *w, struct uc_slot *slot, uc_persist_fn persist, void *ctx,
-             uc_error_t *err)
+capture_one (struct uc_bpf *b, struct uc_work *w, uc_persist_fn persist, void *ctx, uc_error_t *err)
 {
+  const struct uc_slot *slot = uc_bpf_slot (b);
   const struct uc_sock_rec *r = &w->t->rec;
   const char *why;
   int zero = 0, cork = -1, q;
@@ -74,8 +74,6 @@ capture_one (struct uc_bpf *b, struct uc_work *w, struct uc_slot *slot, uc_persi
   uc_fault ("uncorked");
   if (r->pending != 0)
     {
-      if (uc_bpf_read_slot (b, w->cookie, slot, err) < 0)
-        return uc_error_wrap (err, "socket %s", who);
       if (slot->count == 0)
         return uc_make_error (err, 0, "socket %s: uncorked, but the capture program saw no datagram", who);
       if (slot->count != 1)
@@ -107,8 +105,9 @@ capture_one (struct uc_bpf *b, struct uc_work *w, struct uc_slot *slot, uc_persi
  * the loopback, must be captured and must not arrive. (An nft chain at
  * priority INT_MIN, say, could drop datagrams before our program sees them.) */
 static int
-canary (struct uc_bpf *b, int family, struct uc_slot *slot, uc_error_t *err)
+canary (struct uc_bpf *b, int family, uc_error_t *err)
 {
+  const struct uc_slot *slot = uc_bpf_slot (b);
   const char *fam = family == AF_INET ? "IPv4" : "IPv6";
   struct sockaddr_storage ss = { .ss_family = family };
   socklen_t sl = family == AF_INET ? sizeof (struct sockaddr_in) : sizeof (struct sockaddr_in6);
@@ -134,18 +133,15 @@ canary (struct uc_bpf *b, int family, struct uc_slot *slot, uc_error_t *err)
   if (uc_bpf_arm (b, cookie, NULL, err) < 0)
     goto out;
   setsockopt (s, IPPROTO_UDP, UDP_CORK, &zero, sizeof (zero));
-  if (uc_bpf_read_slot (b, cookie, slot, err) == 0)
-    {
-      if (slot->count != 1 || slot->state != UC_SLOT_CAPTURED || recv (r, &c, 1, MSG_DONTWAIT) >= 0)
-        uc_make_error (err, 0,
-                       "%s capture check failed: a test datagram was %s; something in the container's "
-                       "network namespace runs before udpcork's capture (%s) and drops it (%s). No socket was "
-                       "touched",
-                       fam, slot->count ? "seen but not saved" : "not seen", uc_capture_path_str (b->path),
-                       b->path == UC_CAPTURE_NETFILTER ? "an nft chain at priority -2147483648?" : "a firewall rule?");
-      else
-        ret = 0;
-    }
+  if (slot->count != 1 || slot->state != UC_SLOT_CAPTURED || recv (r, &c, 1, MSG_DONTWAIT) >= 0)
+    uc_make_error (err, 0,
+                   "%s capture check failed: a test datagram was %s; something in the container's "
+                   "network namespace runs before udpcork's capture (%s) and drops it (%s). No socket was "
+                   "touched",
+                   fam, slot->count ? "seen but not saved" : "not seen", uc_capture_path_str (b->path),
+                   b->path == UC_CAPTURE_NETFILTER ? "an nft chain at priority -2147483648?" : "a firewall rule?");
+  else
+    ret = 0;
   uc_bpf_disarm (b, cookie);
 out:
   if (r >= 0)
@@ -159,7 +155,6 @@ int
 uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t n, uc_persist_fn persist, void *ctx,
                 uc_error_t *err)
 {
-  cleanup_free struct uc_slot *slot = xmalloc (sizeof (*slot));
   size_t i;
   int ret = 0;
 
@@ -174,7 +169,7 @@ uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t
     for (i = 0; i < n; i++)
       if (w[i].t->rec.pending == fam)
         {
-          ret = canary (b, fam, slot, err);
+          ret = canary (b, fam, err);
           break;
         }
   if (ret < 0)
@@ -190,7 +185,7 @@ uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t
       ret = uc_bpf_arm (b, w[i].cookie, &owner, err);
       if (ret == 0)
         {
-          ret = capture_one (b, &w[i], slot, persist, ctx, err);
+          ret = capture_one (b, &w[i], persist, ctx, err);
           uc_bpf_disarm (b, w[i].cookie);
         }
     }

@@ -34,7 +34,7 @@ uc_dump_id_valid (const char *id)
 {
   size_t n = id ? strlen (id) : 0;
 
-  if (n == 0 || n > 63)
+  if (n == 0 || n > 63 || id[0] == '.') /* a file name: not "." or ".." */
     return false;
   for (size_t i = 0; i < n; i++)
     if (! ((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9')
@@ -165,7 +165,7 @@ check_head (const UcHead *h, uc_error_t *err)
   if (h->tool_version && strlen (h->tool_version) > 64)
     return uc_make_error (err, 0, "entry 0 (head): tool_version longer than 64 bytes");
   if (h->dump_id && ! uc_dump_id_valid (h->dump_id))
-    return uc_make_error (err, 0, "entry 0 (head): dump_id is not 1..63 characters of [A-Za-z0-9._-]");
+    return uc_make_error (err, 0, "entry 0 (head): dump_id is not 1..63 characters of [A-Za-z0-9._-] (not starting with .)");
   if (h->has_root_pid && h->root_pid > UC_PID_MAX)
     return uc_make_error (err, 0, "entry 0 (head): root_pid %" PRIu32 " out of range", h->root_pid);
   return 0;
