@@ -150,6 +150,11 @@ uc_image_write (int dirfd, const char *name, struct uc_image *img, uc_error_t *e
 
 /* ------------------------------------------------------------ capture log */
 
+/* The capture log is never synced: it has to outlive a killed hook, and the
+ * page cache does; a machine that goes down takes the sockets (and the
+ * datagrams they had) with it. Only the finished image is made durable
+ * (uc_image_write), before CRIU goes on: fsyncs per dump stay O(1). */
+
 int
 uc_image_log_open (int dirfd, UcHead *head, struct uc_image_log *l, uc_error_t *err)
 {
@@ -160,8 +165,7 @@ uc_image_log_open (int dirfd, UcHead *head, struct uc_image_log *l, uc_error_t *
     return uc_error_wrap (err, "capture log");
   head->version = UC_IMG_VERSION;
   head->n_dgrams = 0;
-  if (write_frame (l->fd, head, err) < 0 || (fsync (l->fd) < 0 && uc_make_error (err, errno, "fsync") < 0)
-      || fsync_dir (dirfd, err) < 0)
+  if (write_frame (l->fd, head, err) < 0)
     {
       uc_image_log_close (l, true);
       return uc_error_wrap (err, "capture log `%s`", UC_LOG_NAME);
@@ -174,8 +178,6 @@ uc_image_log_append (struct uc_image_log *l, const UcDgram *d, uc_error_t *err)
 {
   if (write_entry (l->fd, &d->base, ++l->n, err) < 0)
     return uc_error_wrap (err, "capture log `%s`", UC_LOG_NAME);
-  if (fdatasync (l->fd) < 0)
-    return uc_make_error (err, errno, "fsync capture log `%s`", UC_LOG_NAME);
   return 0;
 }
 
