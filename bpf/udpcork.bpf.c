@@ -24,30 +24,29 @@
 
 char LICENSE[] SEC ("license") = "GPL";
 
-/* Target sockets: socket cookie -> the capture slot of the udpcork run that
- * armed it (an array of one struct uc_slot that the run created and maps
- * into its memory). The programs and this map are loaded once per boot and
- * pinned (bpfobj.c); every run brings its own slot, so runs share nothing
- * but the cookie space (cookies are unique). */
-struct uc_slot_map
-{
-  __uint (type, BPF_MAP_TYPE_ARRAY);
-  __uint (max_entries, 1);
-  __uint (map_flags, BPF_F_MMAPABLE);
-  /* sizes, not types: clang emits only a forward declaration for a
-   * struct reached through the outer map's type (and user space makes
-   * these maps without BTF) */
-  __uint (key_size, sizeof (__u32));
-  __uint (value_size, sizeof (struct uc_slot));
-};
-
+/* The capture slots: one per udpcork run that captures (claimed by the run
+ * in the slot's head, mapped into its memory: read in place, no copy). The
+ * programs and both maps are loaded once per boot and pinned (bpfobj.c).
+ * Plain maps only: an update of a map of maps waits for an RCU grace period
+ * (milliseconds), and a run arms and disarms one socket at a time. */
 struct
 {
-  __uint (type, BPF_MAP_TYPE_HASH_OF_MAPS);
+  __uint (type, BPF_MAP_TYPE_ARRAY);
+  __uint (max_entries, UC_MAX_RUNS);
+  __uint (map_flags, BPF_F_MMAPABLE);
+  __type (key, __u32);
+  __type (value, struct uc_slot);
+} slots SEC (".maps");
+
+/* Armed sockets: socket cookie -> the index of the slot of the run that
+ * armed it. */
+struct
+{
+  __uint (type, BPF_MAP_TYPE_HASH);
   __uint (max_entries, UC_MAX_TARGETS);
   __type (key, __u64);
-  __array (values, struct uc_slot_map);
-} slots SEC (".maps");
+  __type (value, __u32);
+} armed SEC (".maps");
 
 /* Kernel drift, CO-RE style: local flavours of the types whose layout
  * changed, so that the object builds against any kernel's BTF (5.10 to 7.x)
@@ -205,17 +204,17 @@ static __always_inline int
 claim (__u64 cookie, __u32 len, __u32 mark, __u32 priority, __u64 tstamp, struct uc_slot **out)
 {
   struct uc_slot *slot;
-  __u32 zero = 0;
-  void *inner;
+  __u32 *idx;
 
   *out = NULL;
   if (cookie == 0)
     return 0;
-  inner = bpf_map_lookup_elem (&slots, &cookie);
-  if (inner == NULL)
+  idx = bpf_map_lookup_elem (&armed, &cookie);
+  if (idx == NULL)
     return 0;
-  slot = bpf_map_lookup_elem (inner, &zero);
-  /* the run writes the cookie into its slot before it arms it */
+  slot = bpf_map_lookup_elem (&slots, idx);
+  /* the run writes the cookie into its slot before it arms it, and clears
+   * it before it disarms */
   if (slot == NULL || slot->cookie != cookie)
     return 0;
   if (slot->count++ != 0)

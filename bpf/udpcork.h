@@ -9,12 +9,14 @@
  * for extension headers plus the largest UDP datagram (65535). */
 #define UC_MAX_DGRAM (65535 + 512)
 
-/* Sockets armed at once, over all hook runs (each run arms one at a time,
- * and its canary's). The capture map holds only references to each run's
- * own slot map, so the size costs nothing on any kernel; kernels before
- * 5.11 charge max_entries x value size at map creation, which is why the
- * 66 KiB slots are not the values of this map. */
+/* Capture slots: udpcork runs that capture at once (a run holds one slot;
+ * one that was killed with a datagram in it keeps it until its dump is
+ * recovered). An array is all allocated (and, before Linux 5.11, charged)
+ * at creation: 32 x 66 KiB. */
+#define UC_MAX_RUNS 32
+/* Sockets armed at once (each run arms one at a time). */
 #define UC_MAX_TARGETS 1024
+#define UC_SLOT_DUMP_ID_LEN 64
 
 #define UC_OPT_RR_NEEDADDR 0x1
 #define UC_OPT_TS_NEEDTIME 0x2
@@ -91,14 +93,16 @@ struct uc_slot
   __u32 mode;  /* UC_CORK_MODE_* of the image (UDP_CORK or MSG_MORE) */
   __u32 armed; /* 1 once user space filled the fields above */
   /* The socket this slot is armed for (the programs check it: a slot whose
-   * run has moved on or cleared it takes nothing), and the hook run that
-   * armed it (pid, /proc/PID/stat start time, pid namespace inode), so that
-   * a later run can tell a dead run's leftover from a live one. */
+   * run has moved on or cleared it takes nothing), the run that holds the
+   * slot (pid, 0 if free; /proc/PID/stat start time and pid namespace
+   * inode: a later run tells a dead run's slot from a live one's) and the
+   * dump it captures for (a recovery finds its datagram by it). */
   __u64 cookie;
   __u64 hook_start;
   __u64 hook_pidns;
   __u32 hook_pid;
   __u32 pad3;
+  char dump_id[UC_SLOT_DUMP_ID_LEN];
   struct uc_sock_rec rec;
   __u8 data[UC_MAX_DGRAM];
 };

@@ -94,21 +94,6 @@ have_netfilter_bpf (void)
   return true;
 }
 
-/* UDPCORK_CAPTURE=cgroup|netfilter forces a path (tests); else the best
- * the kernel has. */
-static enum uc_capture_path
-choose_path (void)
-{
-  const char *env = getenv ("UDPCORK_CAPTURE");
-
-  if (env && strcmp (env, "cgroup") == 0)
-    return UC_CAPTURE_CGROUP;
-  if (env && strcmp (env, "netfilter") == 0)
-    return UC_CAPTURE_NETFILTER;
-  return have_netfilter_bpf () ? UC_CAPTURE_NETFILTER : UC_CAPTURE_CGROUP;
-}
-
-
 #define UC_BPFFS "/sys/fs/bpf"
 #define UC_PIN_DIR UC_BPFFS "/udpcork"
 #ifndef BPF_FS_MAGIC
@@ -120,7 +105,8 @@ choose_path (void)
 #define UC_SET_DIR_LEN 256
 #define UC_SET_TMP ":tmp-" /* + pid: a set being made */
 
-static const char *const pin_names[3] = { "iter", "capture", "slots" };
+#define UC_N_PINS 4
+static const char *const pin_names[UC_N_PINS] = { "iter", "capture", "slots", "armed" };
 
 static bool
 have_bpffs (void)
@@ -135,11 +121,12 @@ dup_fd (int fd)
   return fcntl (fd, F_DUPFD_CLOEXEC, 3);
 }
 
-/* The programs' and the capture map's fds, in pin_names order. */
+/* The programs' and maps' fds, in pin_names order. */
 static int *
 set_fd (struct uc_bpf *b, int i)
 {
-  return i == 0 ? &b->iter : i == 1 ? &b->capture : &b->slots;
+  int *fds[UC_N_PINS] = { &b->iter, &b->capture, &b->slots, &b->armed };
+  return fds[i];
 }
 
 static void
@@ -151,7 +138,7 @@ close_fd (int *fd)
 }
 
 /* Load this run's own copy of the BPF object: the iterator, the capture
- * program of B->path, the capture map. */
+ * program of B->path, the maps. */
 static int
 load (struct uc_bpf *b, uc_error_t *err)
 {
@@ -180,17 +167,41 @@ load (struct uc_bpf *b, uc_error_t *err)
   b->capture = dup_fd (bpf_program__fd (b->path == UC_CAPTURE_NETFILTER ? skel->progs.udpcork_capture
                                                                          : skel->progs.udpcork_capture_cg));
   b->slots = dup_fd (bpf_map__fd (skel->maps.slots));
+  b->armed = dup_fd (bpf_map__fd (skel->maps.armed));
   udpcork_bpf__destroy (skel);
-  if (b->iter < 0 || b->capture < 0 || b->slots < 0)
+  if (b->iter < 0 || b->capture < 0 || b->slots < 0 || b->armed < 0)
     return uc_make_error (err, errno, "keep the BPF programs' file descriptors");
   return 0;
 }
 
 static void
+set_dir_of (enum uc_capture_path p, char *buf, size_t len)
+{
+  snprintf (buf, len, UC_PIN_DIR "/" UC_SET_PREFIX "%s:%s", UC_BPF_OBJ_ID, p == UC_CAPTURE_NETFILTER ? "nf" : "cg");
+}
+
+static void
 set_dir (const struct uc_bpf *b, char *buf, size_t len)
 {
-  snprintf (buf, len, UC_PIN_DIR "/" UC_SET_PREFIX "%s:%s", UC_BPF_OBJ_ID,
-            b->path == UC_CAPTURE_NETFILTER ? "nf" : "cg");
+  set_dir_of (b->path, buf, len);
+}
+
+/* UDPCORK_CAPTURE=cgroup|netfilter forces a path (tests); else the best
+ * the kernel has (a pinned netfilter set says it has netfilter BPF). */
+static enum uc_capture_path
+choose_path (void)
+{
+  const char *env = getenv ("UDPCORK_CAPTURE");
+  char dir[UC_SET_DIR_LEN];
+
+  if (env && strcmp (env, "cgroup") == 0)
+    return UC_CAPTURE_CGROUP;
+  if (env && strcmp (env, "netfilter") == 0)
+    return UC_CAPTURE_NETFILTER;
+  set_dir_of (UC_CAPTURE_NETFILTER, dir, sizeof (dir));
+  if (access (dir, F_OK) == 0)
+    return UC_CAPTURE_NETFILTER;
+  return have_netfilter_bpf () ? UC_CAPTURE_NETFILTER : UC_CAPTURE_CGROUP;
 }
 
 static void
@@ -198,7 +209,7 @@ remove_set (const char *dir)
 {
   char path[PATH_MAX];
 
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < UC_N_PINS; i++)
     {
       snprintf (path, sizeof (path), "%s/%s", dir, pin_names[i]);
       unlink (path);
@@ -206,21 +217,38 @@ remove_set (const char *dir)
   rmdir (dir);
 }
 
-/* Is FD a program of TYPE (or, TYPE < 0, the capture map as this build
- * makes it)? Pins are root's, but of another build or a half-made set. */
 static bool
-is_ours (int fd, int type)
+is_prog (int fd, __u32 type)
 {
-  if (type >= 0)
-    {
-      struct bpf_prog_info pi = { 0 };
-      __u32 l = sizeof (pi);
-      return bpf_obj_get_info_by_fd (fd, &pi, &l) == 0 && pi.type == (__u32) type;
-    }
+  struct bpf_prog_info pi = { 0 };
+  __u32 l = sizeof (pi);
+  return bpf_obj_get_info_by_fd (fd, &pi, &l) == 0 && pi.type == type;
+}
+
+static bool
+is_map (int fd, __u32 type, __u32 key, __u32 value, __u32 max)
+{
   struct bpf_map_info mi = { 0 };
   __u32 l = sizeof (mi);
-  return bpf_obj_get_info_by_fd (fd, &mi, &l) == 0 && mi.type == BPF_MAP_TYPE_HASH_OF_MAPS && mi.key_size == 8
-         && mi.max_entries == UC_MAX_TARGETS;
+  return bpf_obj_get_info_by_fd (fd, &mi, &l) == 0 && mi.type == type && mi.key_size == key && mi.value_size == value
+         && mi.max_entries == max;
+}
+
+/* Pins are root's, but can be of another build or half made. */
+static bool
+is_ours (struct uc_bpf *b, int i, int fd)
+{
+  switch (i)
+    {
+    case 0:
+      return is_prog (fd, BPF_PROG_TYPE_TRACING);
+    case 1:
+      return is_prog (fd, b->path == UC_CAPTURE_NETFILTER ? UC_PROG_TYPE_NETFILTER : BPF_PROG_TYPE_CGROUP_SKB);
+    case 2:
+      return is_map (fd, BPF_MAP_TYPE_ARRAY, 4, sizeof (struct uc_slot), UC_MAX_RUNS);
+    default:
+      return is_map (fd, BPF_MAP_TYPE_HASH, 8, 4, UC_MAX_TARGETS);
+    }
 }
 
 /* The pinned set of this build and capture path: 0, or -1 if absent (or
@@ -228,16 +256,14 @@ is_ours (int fd, int type)
 static int
 open_set (struct uc_bpf *b, const char *dir)
 {
-  const int types[3] = { BPF_PROG_TYPE_TRACING,
-                         b->path == UC_CAPTURE_NETFILTER ? UC_PROG_TYPE_NETFILTER : BPF_PROG_TYPE_CGROUP_SKB, -1 };
   char path[PATH_MAX];
 
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < UC_N_PINS; i++)
     {
       int *fd = set_fd (b, i);
       snprintf (path, sizeof (path), "%s/%s", dir, pin_names[i]);
       *fd = bpf_obj_get (path);
-      if (*fd < 0 || ! is_ours (*fd, types[i]))
+      if (*fd < 0 || ! is_ours (b, i, *fd))
         {
           if (*fd >= 0 || errno != ENOENT)
             uc_warn ("%s: not a usable udpcork BPF object; loading a private copy", path);
@@ -251,7 +277,7 @@ open_set (struct uc_bpf *b, const char *dir)
 
 /* Pin this run's objects as the set DIR for the runs to come: made under a
  * temporary name and renamed, so that a run sees a whole set or none. When
- * another run was first, this one keeps its own copy (true: pinned). */
+ * another run was first, this one keeps its own copy (false). */
 static bool
 pin_set (struct uc_bpf *b, const char *dir)
 {
@@ -261,7 +287,7 @@ pin_set (struct uc_bpf *b, const char *dir)
   snprintf (tmp, sizeof (tmp), "%s" UC_SET_TMP "%d", dir, (int) getpid ());
   remove_set (tmp);
   ok = mkdir (tmp, 0700) == 0;
-  for (int i = 0; ok && i < 3; i++)
+  for (int i = 0; ok && i < UC_N_PINS; i++)
     {
       snprintf (path, sizeof (path), "%s/%s", tmp, pin_names[i]);
       ok = bpf_obj_pin (*set_fd (b, i), path) == 0;
@@ -274,29 +300,45 @@ pin_set (struct uc_bpf *b, const char *dir)
   return false;
 }
 
-/* Sets of other builds (each run that uses one holds its own fds), and
- * sets that a killed run left half-made. */
+/* FN for every pinned set (DIR: its directory). */
 static void
-remove_other_sets (const char *keep)
+each_set (void (*fn) (const char *dir, const char *name, void *ctx), void *ctx)
 {
   DIR *d = opendir (UC_PIN_DIR);
   struct dirent *e;
   char path[UC_SET_DIR_LEN + 256];
 
   while (d && (e = readdir (d)))
-    {
-      const char *tmp = strstr (e->d_name, UC_SET_TMP);
-
-      snprintf (path, sizeof (path), UC_PIN_DIR "/%s", e->d_name);
-      if (strncmp (e->d_name, UC_SET_PREFIX, strlen (UC_SET_PREFIX)) == 0 && strcmp (path, keep) != 0
-          && (tmp == NULL || (kill (atoi (tmp + strlen (UC_SET_TMP)), 0) < 0 && errno == ESRCH)))
-        {
-          uc_debug ("removing the BPF programs of another udpcork build: %s", path);
-          remove_set (path);
-        }
-    }
+    if (strncmp (e->d_name, UC_SET_PREFIX, strlen (UC_SET_PREFIX)) == 0)
+      {
+        snprintf (path, sizeof (path), UC_PIN_DIR "/%s", e->d_name);
+        fn (path, e->d_name, ctx);
+      }
   if (d)
     closedir (d);
+}
+
+/* Sets of other builds (each run that uses one holds its own fds), and
+ * sets that a killed run left half made. A set whose slots still hold a
+ * killed run's datagram stays until that dump is recovered. */
+static bool slots_in_use (int fd);
+
+static void
+remove_other_set (const char *dir, const char *name, void *keep)
+{
+  const char *tmp = strstr (name, UC_SET_TMP);
+  char path[PATH_MAX];
+  cleanup_close int fd = -1;
+
+  if (strcmp (dir, keep) == 0
+      || (tmp != NULL && ! (kill (atoi (tmp + strlen (UC_SET_TMP)), 0) < 0 && errno == ESRCH)))
+    return;
+  snprintf (path, sizeof (path), "%s/slots", dir);
+  fd = bpf_obj_get (path);
+  if (fd >= 0 && slots_in_use (fd))
+    return;
+  uc_debug ("removing the BPF programs of another udpcork build: %s", dir);
+  remove_set (dir);
 }
 
 static int
@@ -321,76 +363,161 @@ open_programs (struct uc_bpf *b, uc_error_t *err)
   if (b->shared)
     {
       uc_debug ("BPF programs loaded and pinned at %s for the next runs", dir);
-      remove_other_sets (dir);
+      each_set (remove_other_set, dir);
     }
   return 0;
 }
 
-/* This run's capture slot: an array of one struct uc_slot, mapped. */
-static int
-make_slot (struct uc_bpf *b, uc_error_t *err)
+/* ---------------------------------------------------------- the slot array */
+
+static size_t
+slots_size (void)
 {
-  LIBBPF_OPTS (bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
+  size_t stride = (sizeof (struct uc_slot) + 7) & ~(size_t) 7, page = (size_t) sysconf (_SC_PAGESIZE);
+  return (UC_MAX_RUNS * stride + page - 1) / page * page;
+}
+
+static struct uc_slot *
+slot_at (void *mem, __u32 i)
+{
+  return (struct uc_slot *) ((char *) mem + i * ((sizeof (struct uc_slot) + 7) & ~(size_t) 7));
+}
+
+/* The slot array of FD, mapped (NULL on error, errno set). */
+static void *
+map_slots (int fd)
+{
+  void *mem = mmap (NULL, slots_size (), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  return mem == MAP_FAILED ? NULL : mem;
+}
+
+struct me
+{
+  __u32 pid;
+  __u64 start, pidns;
+};
+
+static struct me
+me (void)
+{
   struct stat st;
-
-  b->slot_fd = bpf_map_create (BPF_MAP_TYPE_ARRAY, "udpcork_slot", sizeof (__u32), sizeof (struct uc_slot), 1, &o);
-  if (b->slot_fd < 0)
-    return uc_make_error (err, errno, "create the capture slot map (%zu bytes)", sizeof (struct uc_slot));
-  b->slot = mmap (NULL, sizeof (struct uc_slot), PROT_READ | PROT_WRITE, MAP_SHARED, b->slot_fd, 0);
-  if (b->slot == MAP_FAILED)
-    {
-      b->slot = NULL;
-      return uc_make_error (err, errno, "map the capture slot into memory");
-    }
-  b->slot->hook_pid = (__u32) getpid ();
-  b->slot->hook_start = uc_proc_start_time (getpid ());
-  b->slot->hook_pidns = stat ("/proc/self/ns/pid", &st) == 0 ? st.st_ino : 0;
-  return 0;
+  pid_t pid = getpid ();
+  return (struct me){ (__u32) pid, uc_proc_start_time (pid), stat ("/proc/self/ns/pid", &st) == 0 ? st.st_ino : 0 };
 }
 
-/* The slot of capture map entry ID (a map id) into S; 0 if it is there. */
-static int
-read_slot_by_id (__u32 id, struct uc_slot *s)
+/* Is the run that holds S gone? Only runs of this pid namespace can tell
+ * (a slot being claimed has no start time yet: alive). */
+static bool
+holder_gone (const struct uc_slot *s, const struct me *m)
 {
-  __u32 zero = 0;
-  cleanup_close int fd = bpf_map_get_fd_by_id (id);
-
-  return fd < 0 ? -1 : bpf_map_lookup_elem (fd, &zero, s);
+  __u32 pid = __atomic_load_n (&s->hook_pid, __ATOMIC_ACQUIRE);
+  return pid != 0 && pid != m->pid && s->hook_pidns == m->pidns && s->hook_start != 0
+         && uc_proc_start_time ((pid_t) pid) != s->hook_start;
 }
 
-/* Entries that runs killed while a socket was armed left in the shared
- * capture map: a dead run's entry would capture (and drop) what its socket
- * sends later while another run's capture is attached. Entries of hooks in
- * another pid namespace are left to that namespace's runs. */
+/* Is it running? Only runs of this pid namespace can tell. */
+static bool
+holder_alive (const struct uc_slot *s, const struct me *m)
+{
+  __u32 pid = __atomic_load_n (&s->hook_pid, __ATOMIC_ACQUIRE);
+  return pid != 0 && s->hook_pidns == m->pidns
+         && (s->hook_start == 0 || uc_proc_start_time ((pid_t) pid) == s->hook_start);
+}
+
+static bool
+slots_in_use (int fd)
+{
+  void *mem = map_slots (fd);
+  bool used = false;
+
+  for (__u32 i = 0; mem && i < UC_MAX_RUNS; i++)
+    used |= __atomic_load_n (&slot_at (mem, i)->hook_pid, __ATOMIC_ACQUIRE) != 0;
+  if (mem)
+    munmap (mem, slots_size ());
+  return used || mem == NULL;
+}
+
+/* Armed sockets whose slot no longer holds them (a run killed between its
+ * steps) or whose run is gone (its datagram, if any, stays in the slot for
+ * the recovery of its dump): disarmed, so that nothing their socket sends
+ * later is captured by someone else's attached program. */
 static void
-sweep (struct uc_bpf *b)
+sweep (struct uc_bpf *b, const struct me *m)
 {
-  cleanup_free struct uc_slot *s = NULL;
   __u64 key, next;
   bool first = true;
-  __u32 id;
+  __u32 idx;
 
-  while (bpf_map_get_next_key (b->slots, first ? NULL : &key, &next) == 0)
+  while (bpf_map_get_next_key (b->armed, first ? NULL : &key, &next) == 0)
     {
+      const struct uc_slot *s;
+
       first = false;
       key = next;
-      if (s == NULL)
-        s = xmalloc (sizeof (*s));
-      if (bpf_map_lookup_elem (b->slots, &key, &id) < 0 || read_slot_by_id (id, s) < 0
-          || s->hook_pidns != b->slot->hook_pidns || s->hook_pid == b->slot->hook_pid
-          || uc_proc_start_time ((pid_t) s->hook_pid) == s->hook_start)
+      if (bpf_map_lookup_elem (b->armed, &key, &idx) < 0)
         continue;
-      uc_debug ("capture map: socket cookie %llu was armed by hook pid %u, gone: disarmed", (unsigned long long) key,
-                s->hook_pid);
-      bpf_map_delete_elem (b->slots, &key);
+      s = idx < UC_MAX_RUNS ? slot_at (b->mem, idx) : NULL;
+      if (s && s->cookie == key && ! holder_gone (s, m))
+        continue;
+      uc_debug ("socket cookie %llu was left armed (slot %u%s): disarmed", (unsigned long long) key, idx,
+                s && s->cookie == key ? ", its run is gone" : "");
+      bpf_map_delete_elem (b->armed, &key);
     }
+}
+
+/* A free slot, or one whose run is gone and that holds nothing. */
+static int
+claim_slot (struct uc_bpf *b, uc_error_t *err)
+{
+  struct me m = me ();
+
+  b->mem = map_slots (b->slots);
+  if (b->mem == NULL)
+    return uc_make_error (err, errno, "map the capture slots into memory");
+  sweep (b, &m);
+  for (__u32 i = 0; i < UC_MAX_RUNS; i++)
+    {
+      struct uc_slot *s = slot_at (b->mem, i);
+      __u32 pid = __atomic_load_n (&s->hook_pid, __ATOMIC_ACQUIRE);
+
+      if (pid != 0 && ! (holder_gone (s, &m) && s->cookie == 0))
+        continue;
+      if (! __atomic_compare_exchange_n (&s->hook_pid, &pid, m.pid, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        continue;
+      s->hook_start = m.start;
+      s->hook_pidns = m.pidns;
+      s->cookie = 0;
+      s->armed = 0;
+      memset (s->dump_id, 0, sizeof (s->dump_id));
+      b->slot = s;
+      b->idx = i;
+      return 0;
+    }
+  return uc_make_error (err, EBUSY,
+                        "all %d capture slots are taken, by udpcork runs under way or by datagrams of killed runs "
+                        "awaiting their recovery (udpcork recover)",
+                        UC_MAX_RUNS);
+}
+
+static void
+release_slot (struct uc_bpf *b)
+{
+  struct uc_slot *s = b->slot;
+
+  if (s == NULL)
+    return;
+  s->armed = 0;
+  s->cookie = 0;
+  memset (s->dump_id, 0, sizeof (s->dump_id));
+  __atomic_store_n (&s->hook_pid, 0, __ATOMIC_RELEASE);
+  b->slot = NULL;
 }
 
 int
 uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err)
 {
   memset (b, 0, sizeof (*b));
-  b->iter = b->capture = b->slots = b->slot_fd = b->cg = b->lock = b->nf[0] = b->nf[1] = -1;
+  b->iter = b->capture = b->slots = b->armed = b->cg = b->lock = b->nf[0] = b->nf[1] = -1;
   b->open = true;
   b->path = choose_path ();
   if (open_programs (b, err) < 0)
@@ -398,11 +525,7 @@ uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err)
   if (! capture)
     return 0;
   uc_debug ("capture path: %s (%s programs)", uc_capture_path_str (b->path), b->shared ? "pinned" : "private");
-  if (make_slot (b, err) < 0)
-    return -1;
-  if (b->shared)
-    sweep (b);
-  return 0;
+  return claim_slot (b, err);
 }
 
 void
@@ -412,12 +535,12 @@ uc_bpf_close (struct uc_bpf *b)
     return;
   uc_bpf_detach_capture (b);
   uc_bpf_unpin_slots (b);
-  if (b->slot)
-    munmap (b->slot, sizeof (struct uc_slot));
-  b->slot = NULL;
-  for (int i = 0; i < 3; i++)
+  release_slot (b);
+  if (b->mem)
+    munmap (b->mem, slots_size ());
+  b->mem = NULL;
+  for (int i = 0; i < UC_N_PINS; i++)
     close_fd (set_fd (b, i));
-  close_fd (&b->slot_fd);
   b->open = false;
 }
 
@@ -462,10 +585,9 @@ int
 uc_bpf_arm (struct uc_bpf *b, __u64 cookie, const struct uc_slot *owner, uc_error_t *err)
 {
   struct uc_slot *s = b->slot;
-  int ret;
 
-  /* the head only (the data is copied over by the program, len says how
-   * much); the hook_* fields stay */
+  /* the head (the data is copied over by the program, len says how much);
+   * the run's fields stay */
   memset (s, 0, offsetof (struct uc_slot, cookie));
   memset (&s->rec, 0, sizeof (s->rec));
   if (owner)
@@ -476,10 +598,8 @@ uc_bpf_arm (struct uc_bpf *b, __u64 cookie, const struct uc_slot *owner, uc_erro
       s->rec = owner->rec;
       s->armed = 1;
     }
-  s->cookie = cookie;
-  __atomic_thread_fence (__ATOMIC_SEQ_CST);
-  ret = bpf_map_update_elem (b->slots, &cookie, &b->slot_fd, BPF_NOEXIST);
-  if (ret < 0)
+  __atomic_store_n (&s->cookie, cookie, __ATOMIC_RELEASE);
+  if (bpf_map_update_elem (b->armed, &cookie, &b->idx, BPF_NOEXIST) < 0)
     {
       int e = errno;
       s->cookie = 0;
@@ -494,12 +614,11 @@ void
 uc_bpf_disarm (struct uc_bpf *b, __u64 cookie)
 {
   b->slot->armed = 0;
-  b->slot->cookie = 0;
-  __atomic_thread_fence (__ATOMIC_SEQ_CST);
-  bpf_map_delete_elem (b->slots, &cookie);
+  __atomic_store_n (&b->slot->cookie, 0, __ATOMIC_RELEASE);
+  bpf_map_delete_elem (b->armed, &cookie);
 }
 
-/* ------------------------------------------------- the slot pinned per dump */
+/* --------------------------------------------- the slots of a killed capture */
 
 static void
 pin_path (const char *dump_id, char *buf, size_t len)
@@ -516,15 +635,18 @@ uc_bpf_pin_slots (struct uc_bpf *b, const char *dump_id, uc_error_t *err)
     return uc_make_error (err, 0,
                           "no BPF filesystem at " UC_BPFFS ": udpcork keeps each datagram it takes out of a socket in "
                           "a map pinned there until it is on disk (mount -t bpf bpf " UC_BPFFS ")");
+  snprintf (b->slot->dump_id, sizeof (b->slot->dump_id), "%s", dump_id);
+  if (b->shared)
+    return 0; /* the slot array is pinned with the programs */
   if (mkdir (UC_PIN_DIR, 0700) < 0 && errno != EEXIST)
     return uc_make_error (err, errno, "create " UC_PIN_DIR);
   pin_path (dump_id, b->pin, sizeof (b->pin));
   unlink (b->pin); /* a stale pin of this very dump: nothing else can hold this name */
-  if (bpf_obj_pin (b->slot_fd, b->pin) < 0)
+  if (bpf_obj_pin (b->slots, b->pin) < 0)
     {
       int e = errno;
       b->pin[0] = '\0';
-      return uc_make_error (err, e, "pin the capture slot at " UC_PIN_DIR "/%s", dump_id);
+      return uc_make_error (err, e, "pin the capture slots at " UC_PIN_DIR "/%s", dump_id);
     }
   return 0;
 }
@@ -532,76 +654,109 @@ uc_bpf_pin_slots (struct uc_bpf *b, const char *dump_id, uc_error_t *err)
 void
 uc_bpf_unpin_slots (struct uc_bpf *b)
 {
+  if (b->slot)
+    memset (b->slot->dump_id, 0, sizeof (b->slot->dump_id));
   if (b->pin[0])
     unlink (b->pin);
   b->pin[0] = '\0';
 }
 
-/* Disarm COOKIE wherever the capture map of a pinned set points it at the
- * map with id ID. */
-static void
-disarm_everywhere (__u64 cookie, __u32 id)
+/* The slots a killed run left with a datagram of one dump. */
+struct leftover
 {
-  DIR *d = opendir (UC_PIN_DIR);
-  struct dirent *e;
-  char path[PATH_MAX];
+  const char *dump_id;
+  struct me m;
+  bool remove;
+  int (*fn) (__u64 cookie, const struct uc_slot *s, void *ctx);
+  void *ctx;
+  bool found;
+  int ret;
+};
 
-  while (d && (e = readdir (d)))
+/* In the slot array SLOTS (and ARMED, its armed sockets, or -1). */
+static void
+leftovers_in (int slots, int armed, struct leftover *l)
+{
+  void *mem;
+
+  if (! is_map (slots, BPF_MAP_TYPE_ARRAY, 4, sizeof (struct uc_slot), UC_MAX_RUNS) || ! (mem = map_slots (slots)))
+    return;
+  for (__u32 i = 0; i < UC_MAX_RUNS && l->ret == 0; i++)
     {
-      cleanup_close int fd = -1;
+      struct uc_slot *s = slot_at (mem, i);
+      __u64 cookie = s->cookie;
       __u32 v;
 
-      if (strncmp (e->d_name, UC_SET_PREFIX, strlen (UC_SET_PREFIX)) != 0)
+      /* (a run under way holds it: a recovery of its dump is not for now) */
+      if (cookie == 0 || strncmp (s->dump_id, l->dump_id, sizeof (s->dump_id)) != 0
+          || (! l->remove && holder_alive (s, &l->m)))
         continue;
-      snprintf (path, sizeof (path), UC_PIN_DIR "/%s/slots", e->d_name);
-      fd = bpf_obj_get (path);
-      if (fd >= 0 && bpf_map_lookup_elem (fd, &cookie, &v) == 0 && v == id)
-        bpf_map_delete_elem (fd, &cookie);
+      /* nothing can be captured into it any more */
+      if (armed >= 0 && bpf_map_lookup_elem (armed, &cookie, &v) == 0 && v == i)
+        bpf_map_delete_elem (armed, &cookie);
+      l->found = true;
+      if (l->remove)
+        {
+          s->cookie = 0;
+          memset (s->dump_id, 0, sizeof (s->dump_id));
+          __atomic_store_n (&s->hook_pid, 0, __ATOMIC_RELEASE);
+        }
+      else
+        l->ret = l->fn (cookie, s, l->ctx);
     }
-  if (d)
-    closedir (d);
+  munmap (mem, slots_size ());
+}
+
+static void
+leftovers_in_set (const char *dir, const char *name, void *ctx)
+{
+  char path[PATH_MAX];
+  cleanup_close int slots = -1, armed = -1;
+
+  snprintf (path, sizeof (path), "%s/slots", dir);
+  slots = bpf_obj_get (path);
+  snprintf (path, sizeof (path), "%s/armed", dir);
+  armed = bpf_obj_get (path);
+  if (slots >= 0)
+    leftovers_in (slots, armed, ctx);
+}
+
+static int
+leftovers (struct leftover *l)
+{
+  char path[PATH_MAX];
+  cleanup_close int fd = -1;
+
+  if (! uc_dump_id_valid (l->dump_id))
+    return 0;
+  l->m = me ();
+  each_set (leftovers_in_set, l);
+  /* the slot array of a run with programs of its own */
+  pin_path (l->dump_id, path, sizeof (path));
+  fd = bpf_obj_get (path);
+  if (fd >= 0 && l->ret == 0)
+    leftovers_in (fd, -1, l);
+  if (l->remove)
+    unlink (path);
+  return l->ret;
 }
 
 int
 uc_bpf_pinned_slots (const char *dump_id, int (*fn) (__u64 cookie, const struct uc_slot *s, void *ctx), void *ctx,
                      bool *found, uc_error_t *err)
 {
-  cleanup_free struct uc_slot *slot = NULL;
-  cleanup_close int fd = -1;
-  struct bpf_map_info mi = { 0 };
-  __u32 l = sizeof (mi), zero = 0;
-  char path[PATH_MAX];
+  struct leftover l = { .dump_id = dump_id, .fn = fn, .ctx = ctx };
+  int ret = leftovers (&l);
 
-  *found = false;
-  if (! uc_dump_id_valid (dump_id))
-    return 0;
-  pin_path (dump_id, path, sizeof (path));
-  fd = bpf_obj_get (path);
-  if (fd < 0)
-    return errno == ENOENT || errno == ENOTDIR ? 0 : uc_make_error (err, errno, "open pinned capture slot %s", path);
-  if (bpf_obj_get_info_by_fd (fd, &mi, &l) < 0 || mi.type != BPF_MAP_TYPE_ARRAY
-      || mi.value_size != sizeof (struct uc_slot) || mi.max_entries != 1)
-    return uc_make_error (err, errno, "%s is not a udpcork capture slot", path);
-  *found = true;
-  slot = xmalloc (sizeof (*slot));
-  if (bpf_map_lookup_elem (fd, &zero, slot) < 0)
-    return uc_make_error (err, errno, "read pinned capture slot %s", path);
-  if (slot->cookie == 0)
-    return 0; /* disarmed: its datagram, if any, is in the capture log */
-  /* nothing can be captured into it any more before it is read */
-  disarm_everywhere (slot->cookie, mi.id);
-  return fn (slot->cookie, slot, ctx);
+  *found = l.found;
+  return ret;
 }
 
 void
 uc_bpf_pinned_remove (const char *dump_id)
 {
-  char path[PATH_MAX];
-
-  if (! uc_dump_id_valid (dump_id))
-    return;
-  pin_path (dump_id, path, sizeof (path));
-  unlink (path);
+  struct leftover l = { .dump_id = dump_id, .remove = true };
+  leftovers (&l);
 }
 
 /* The real cgroup2 root, as a directory fd: a cgroup2 mount of its root

@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The BPF objects a hook run uses. The programs and the capture map are
- * loaded once per boot (per BPF filesystem) and pinned, never attached,
- * under /sys/fs/bpf/udpcork/progs:ID:PATH (ID: a digest of the BPF object,
- * so another build never uses them); a run opens the pins, or loads them
- * (and pins them for the next runs) when they are absent, or loads its own
+/* The BPF objects a hook run uses. The programs and their two maps (the
+ * capture slots, the armed sockets) are loaded once per boot (per BPF
+ * filesystem) and pinned, never attached, under
+ * /sys/fs/bpf/udpcork/progs:ID:PATH (ID: a digest of the BPF object, so that
+ * another build never uses them); a run opens the pins, or loads them (and
+ * pins them for the next runs) when they are absent, or loads its own copy
  * when no BPF filesystem is mounted. Links are never pinned: what a run
- * attaches goes when it ends or dies. Each run brings its own capture slot
- * (a one-entry map it also maps into its memory), referenced from the
- * shared capture map only while a socket is armed; pinned under the dump id
- * while a capture runs (uc_bpf_pin_slots). The capture program is chosen at
- * run time (bpf_program__set_autoload): netfilter LOCAL_OUT where the
- * kernel has netfilter BPF links (>= 6.4), else cgroup_skb egress at the
- * cgroup2 root. */
+ * attaches goes when it ends or dies. A capturing run claims one slot of the
+ * pinned slot array and maps it; the slot names the dump it captures for
+ * (uc_bpf_pin_slots), so a datagram taken out of a socket stays in the
+ * kernel, findable, if the run is killed before it is on disk. The capture
+ * program is chosen at run time (bpf_program__set_autoload): netfilter
+ * LOCAL_OUT where the kernel has netfilter BPF links (>= 6.4), else
+ * cgroup_skb egress at the cgroup2 root. */
 #ifndef UDPCORK_BPFOBJ_H
 #define UDPCORK_BPFOBJ_H
 
@@ -32,13 +33,14 @@ struct uc_bpf
   bool open;
   bool shared;          /* the programs are the pinned ones, used by other runs too */
   int iter, capture;    /* programs */
-  int slots;            /* the capture map: socket cookie -> a run's slot map */
-  int slot_fd;          /* this run's slot map (capture runs), -1 if none */
-  struct uc_slot *slot; /* ... mapped here */
+  int slots, armed;     /* maps: slot array (UC_MAX_RUNS), socket cookie -> slot index */
+  void *mem;            /* the slot array, mapped (capture runs) */
+  struct uc_slot *slot; /* this run's slot in it, NULL if none */
+  __u32 idx;            /* ... its index */
   int nf[2];            /* netfilter links (LOCAL_OUT, IPv4 and IPv6), -1 if none */
   int cg;               /* cgroup_skb egress link, -1 if none */
   int lock;             /* the pin directory, locked while a shared cgroup_skb program is attached */
-  char pin[128];        /* this run's slot map pin (per dump), "" if none */
+  char pin[128];        /* the private slot array's pin (per dump), "" if none */
   enum uc_capture_path path;
 };
 
@@ -58,9 +60,9 @@ const struct uc_sock_rec *uc_sock_rec_find (const struct uc_sock_rec *recs, size
 
 /* Capture: arm a socket (by cookie) with this run's slot, emptied (OWNER:
  * the owner fields and socket record the slot keeps, or NULL), attach the
- * capture program, read the slot (uc_bpf_slot: the run's mapping, no copy),
- * disarm (the slot is cleared first: a run killed after it holds nothing
- * that a recovery could count twice). */
+ * capture program, read the slot (uc_bpf_slot: in place, no copy), disarm
+ * (the slot is cleared first: a run killed after it holds nothing that a
+ * recovery could count twice). */
 int uc_bpf_arm (struct uc_bpf *b, __u64 cookie, const struct uc_slot *owner, uc_error_t *err);
 void uc_bpf_disarm (struct uc_bpf *b, __u64 cookie);
 int uc_bpf_attach_capture (struct uc_bpf *b, uc_error_t *err);
@@ -71,15 +73,16 @@ uc_bpf_slot (const struct uc_bpf *b)
   return b->slot;
 }
 
-/* The slot map pinned under /sys/fs/bpf/udpcork/DUMP_ID while a capture
- * runs: a datagram taken out of its socket stays in the kernel there until
- * it is in the capture log, even if udpcork-prestop is killed (fails if no
- * BPF filesystem is mounted at /sys/fs/bpf). */
+/* While a capture runs, this run's slot is marked with DUMP_ID (programs of
+ * its own, not shared: their slot array is pinned under
+ * /sys/fs/bpf/udpcork/DUMP_ID): a datagram taken out of its socket stays in
+ * the kernel until it is in the capture log, even if udpcork-prestop is
+ * killed (fails if no BPF filesystem is mounted at /sys/fs/bpf). */
 int uc_bpf_pin_slots (struct uc_bpf *b, const char *dump_id, uc_error_t *err);
 void uc_bpf_unpin_slots (struct uc_bpf *b);
-/* After a killed capture: FN for the slot left in the pinned map of
- * DUMP_ID (*FOUND: there is one), once the capture map no longer arms it;
- * uc_bpf_pinned_remove drops it. */
+/* After a killed capture: FN for the slot a killed run left with a datagram
+ * of DUMP_ID (*FOUND: there is one), once no socket is armed with it any
+ * more; uc_bpf_pinned_remove frees it. */
 int uc_bpf_pinned_slots (const char *dump_id, int (*fn) (__u64 cookie, const struct uc_slot *s, void *ctx), void *ctx,
                          bool *found, uc_error_t *err);
 void uc_bpf_pinned_remove (const char *dump_id);

@@ -14,7 +14,7 @@ run (const struct uc_hook *h, uc_error_t *err)
   struct uc_image img = { 0 };
   struct uc_container c = UC_CONTAINER_INIT;
   struct uc_putback_stats stats;
-  int64_t t0 = uc_now_ns ();
+  int64_t t0 = uc_action_start_ns ();
   bool done = false;
   int ret;
 
@@ -52,9 +52,9 @@ run (const struct uc_hook *h, uc_error_t *err)
                    e->msg);
           uc_error_release (&e);
         }
-      uc_info ("container pid %d: %zu corked sockets restored, %zu bytes, and %zu unread datagrams, in %lld ms, peak "
+      uc_info ("container pid %d: %zu corked sockets restored, %zu bytes, and %zu unread datagrams, in %.1f ms, peak "
                "RSS %ld KiB",
-               h->pid, stats.sockets, stats.bytes, stats.rx_dgrams, (long long) ((uc_now_ns () - t0) / 1000000),
+               h->pid, stats.sockets, stats.bytes, stats.rx_dgrams, uc_ms_since (t0),
                uc_peak_rss_kib ());
     }
   uc_container_close (&c);

@@ -83,7 +83,7 @@ capture (const struct uc_hook *h, uc_error_t *err)
   struct run r = { .dump.log.fd = -1 };
   UcHead head = UC_HEAD__INIT;
   size_t bytes = 0, i, lost;
-  int64_t t0 = uc_now_ns ();
+  int64_t t0 = uc_action_start_ns ();
   bool maybe = true;
   int ret = -1;
 
@@ -96,8 +96,8 @@ capture (const struct uc_hook *h, uc_error_t *err)
     goto out;
   if (r.n == 0)
     {
-      uc_info ("container pid %d: no corked UDP socket, no unread datagrams (%zu processes, %lld ms%s)", h->pid,
-               r.c.n_procs, (long long) ((uc_now_ns () - t0) / 1000000), maybe ? "" : ", BPF not needed");
+      uc_info ("container pid %d: no corked UDP socket, no unread datagrams (%zu processes, %.1f ms%s)", h->pid,
+               r.c.n_procs, uc_ms_since (t0), maybe ? "" : ", BPF not needed");
       ret = 0;
       goto out;
     }
@@ -142,9 +142,9 @@ capture (const struct uc_hook *h, uc_error_t *err)
       log_captured (&r.w[i]);
       bytes += r.w[i].dg->payload.len;
     }
-  uc_info ("container pid %d: saved %zu corked sockets, %zu bytes, and %zu unread datagrams of %zu sockets, in %lld "
+  uc_info ("container pid %d: saved %zu corked sockets, %zu bytes, and %zu unread datagrams of %zu sockets, in %.1f "
            "ms, peak RSS %ld KiB%s%s",
-           h->pid, r.n_w, bytes, r.img.n_rxdgrams, r.img.n_rxsocks, (long long) ((uc_now_ns () - t0) / 1000000),
+           h->pid, r.n_w, bytes, r.img.n_rxdgrams, r.img.n_rxsocks, uc_ms_since (t0),
            uc_peak_rss_kib (), r.n_w ? ", capture via " : "", r.n_w ? uc_capture_path_str (r.b.path) : "");
   ret = 0;
 out:

@@ -13,7 +13,7 @@ uc_recover (const struct uc_container *c, int dirfd, const char *id, const char 
   struct uc_image img = { 0 };
   struct uc_putback_stats stats;
   cleanup_free char *dump = NULL;
-  int64_t t0 = uc_now_ns ();
+  int64_t t0 = uc_action_start_ns ();
   bool from_log;
   int ret;
 
@@ -26,8 +26,8 @@ uc_recover (const struct uc_container *c, int dirfd, const char *id, const char 
   if (ret == 0)
     ret = uc_dump_returned (dirfd, dump, from_log, err);
   if (ret == 0)
-    uc_info ("%s: gave %zu sockets their %zu pending bytes back%s in %lld ms, peak RSS %ld KiB", why, stats.sockets,
-             stats.bytes, from_log ? " (from the capture log)" : "", (long long) ((uc_now_ns () - t0) / 1000000),
+    uc_info ("%s: gave %zu sockets their %zu pending bytes back%s in %.1f ms, peak RSS %ld KiB", why, stats.sockets,
+             stats.bytes, from_log ? " (from the capture log)" : "", uc_ms_since (t0),
              uc_peak_rss_kib ());
   else
     uc_error_wrap (err, "%s: giving the datagrams back to the dumped container failed (they stay in %s)", why,

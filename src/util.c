@@ -114,6 +114,27 @@ uc_now_ns (void)
   return (int64_t) clock_ns (CLOCK_MONOTONIC);
 }
 
+int64_t
+uc_action_start_ns (void)
+{
+  const char *env = getenv ("UDPCORK_ACTION_T0");
+  int64_t now = uc_now_ns (), t0;
+  char *end;
+
+  if (env == NULL)
+    return now;
+  errno = 0;
+  t0 = strtoll (env, &end, 10);
+  /* a time of the last minute, or this run's start */
+  return errno || *end || t0 > now || now - t0 > 60000000000LL ? now : t0;
+}
+
+double
+uc_ms_since (int64_t t0)
+{
+  return (double) (uc_now_ns () - t0) / 1e6;
+}
+
 uint64_t
 uc_realtime_ns (void)
 {

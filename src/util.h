@@ -23,6 +23,10 @@ const char *uc_addr_str (int family, const void *addr, unsigned port, char *buf,
 int uc_hex (const void *data, size_t len, char *out, size_t outlen);
 
 int64_t uc_now_ns (void);       /* CLOCK_MONOTONIC */
+/* When the CRIU action began (UDPCORK_ACTION_T0 from udpcork-criu), else
+ * now: the hooks' logged times include their exec and library loading. */
+int64_t uc_action_start_ns (void);
+double uc_ms_since (int64_t t0);
 uint64_t uc_realtime_ns (void); /* CLOCK_REALTIME */
 
 /* Peak resident set size of this process, KiB (getrusage), or -1. */

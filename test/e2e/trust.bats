@@ -345,7 +345,7 @@ counters() { # "MARKED SENT"
 	# capture map (only the pinned programs remain)
 	run sh -c 'ls /sys/fs/bpf/udpcork | grep -v "^progs:"'
 	assert_output ''
-	for m in /sys/fs/bpf/udpcork/progs:*/slots; do
+	for m in /sys/fs/bpf/udpcork/progs:*/armed; do
 		run bpftool -j map dump pinned "$m"
 		[ "$status" -eq 0 ] && [ "$output" = '[]' ] || { echo "$m: $output"; grep udpcork "$(ct_dir t7)"/work/dump.log; false; }
 	done
