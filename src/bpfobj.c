@@ -115,6 +115,12 @@ have_bpffs (void)
   return statfs (UC_BPFFS, &sf) == 0 && sf.f_type == BPF_FS_MAGIC;
 }
 
+bool
+uc_bpf_can_pin (void)
+{
+  return have_bpffs ();
+}
+
 static int
 dup_fd (int fd)
 {

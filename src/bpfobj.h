@@ -47,6 +47,9 @@ struct uc_bpf
 /* "netfilter LOCAL_OUT" / "cgroup_skb egress" */
 const char *uc_capture_path_str (enum uc_capture_path p);
 
+/* Is there a BPF filesystem, where loaded programs stay for later runs? */
+bool uc_bpf_can_pin (void);
+
 /* Load the iterator and, when CAPTURE, the capture program. uc_bpf_close
  * is safe on a zeroed struct uc_bpf. */
 int uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err);

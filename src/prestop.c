@@ -87,8 +87,12 @@ capture (const struct uc_hook *h, uc_error_t *err)
   bool maybe = true;
   int ret = -1;
 
+  /* Loading the BPF programs costs tens of ms, opening the pinned ones
+   * nothing: without a BPF filesystem, a look at /proc first (slow with
+   * thousands of sockets: the kernel walks its table for every read) says
+   * whether they are needed at all. */
   if (uc_container_open (h->pid, &r.c, err) < 0 || uc_container_enter_netns (&r.c, err) < 0
-      || uc_discover_quick (&r.c, &maybe, err) < 0)
+      || (! uc_bpf_can_pin () && uc_discover_quick (&r.c, &maybe, err) < 0))
     goto out;
   if (maybe && (uc_bpf_open (&r.b, true, err) < 0 || uc_discover (&r.b, &r.c, &r.t, &r.n, err) < 0))
     goto out;
