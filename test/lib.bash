@@ -63,6 +63,24 @@ bundle_set_args() {
 	# later container of the same name must not run into them.
 	jq --arg p "/$(ct_cgroup_parent)/$name" '.linux.cgroupsPath = $p' "$config" >"$config.new" &&
 		mv "$config.new" "$config"
+	# Kernels < 5.13 have no PTRACE_GET_RSEQ_CONFIGURATION: CRIU refuses to
+	# dump a task that registered rseq ("has rseq but kernel lacks
+	# get_rseq_conf feature"), and glibc >= 2.35 registers it in every
+	# thread. There the apps run without it (CRIU's documented workaround).
+	if ! uc_have_rseq_conf; then
+		jq '.process.env += ["GLIBC_TUNABLES=glibc.pthread.rseq=0"]' "$config" >"$config.new" &&
+			mv "$config.new" "$config"
+	fi
+}
+
+# uc_have_rseq_conf: can CRIU dump tasks that use rseq on this kernel?
+uc_have_rseq_conf() {
+	if [ -z "${UC_RSEQ_CONF:-}" ]; then
+		UC_RSEQ_CONF=no
+		criu check --feature get_rseq_conf >/dev/null 2>&1 && UC_RSEQ_CONF=yes
+		export UC_RSEQ_CONF
+	fi
+	[ "$UC_RSEQ_CONF" = yes ]
 }
 
 # The parent cgroup of this session's containers.

@@ -26,3 +26,13 @@ bpf_objects() {
 	[ "$(bpf_objects)" = "$bpf_before" ]
 	[ -z "$bpf_before" ] || echo "note: BPF objects existed before: $bpf_before"
 }
+
+@test "a testbed session in cgroup v2 mode leaves the host as it found it" {
+	before=$(test/host/snapshot)
+	run env UDPCORK_TESTBED_CGROUP=v2 test/testbed/run bats -f 'IPv4 UDP_CORK 5 writes|twice in a row' test/e2e/crun.bats test/e2e/podman.bats
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"ok 2 "* ]]
+	after=$(test/host/snapshot)
+	diff <(echo "$before") <(echo "$after")
+}
