@@ -75,7 +75,7 @@ TEST_APPS  := $(patsubst test/apps/%.c,$(BUILD)/test/%,$(wildcard test/apps/*.c)
 UNIT_TESTS := $(patsubst test/unit/test-%.c,$(BUILD)/test/unit-%,$(wildcard test/unit/test-*.c))
 TEST_TOOLS := $(patsubst test/tools/%.c,$(BUILD)/test/%,$(wildcard test/tools/*.c))
 
-.PHONY: all clean install uninstall unit check demo testapps test-progs deps FORCE
+.PHONY: all clean install uninstall unit check demo testapps test-progs deps clean-host FORCE
 all: $(BINS)
 
 vpath %.c src hooks $(BUILD) test/unit test/apps
@@ -160,6 +160,11 @@ deps:
 
 check:
 	test/run-all
+
+# What test sessions could not remove when they ended (cgroups a failed
+# restore kept busy, ...): removed now, the rest listed with the reason.
+clean-host:
+	test/host/clean-host
 
 demo:
 	test/demo
