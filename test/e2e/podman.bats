@@ -178,8 +178,8 @@ export_import() {
 	assert_output --regexp "$len +[0-9-]+ +[0-9-]+ [0-9a-f]{12}"
 	run checkpointctl-udpcork "$tarball"
 	assert_success
-	assert_output --partial "CHKPT SIZE"
-	assert_output --partial "Corked UDP datagrams (udpcork):"
+	assert_output --partial "Engine: Podman"
+	assert_output --partial "UDP datagrams saved by udpcork:"
 	assert_output --regexp "$len +[0-9-]+ +[0-9-]+ [0-9a-f]{12}"
 	podman rm -f -t0 $name >/dev/null
 	run podman container exists $name
