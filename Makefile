@@ -75,7 +75,7 @@ TEST_APPS  := $(patsubst test/apps/%.c,$(BUILD)/test/%,$(wildcard test/apps/*.c)
 UNIT_TESTS := $(patsubst test/unit/test-%.c,$(BUILD)/test/unit-%,$(wildcard test/unit/test-*.c))
 TEST_TOOLS := $(patsubst test/tools/%.c,$(BUILD)/test/%,$(wildcard test/tools/*.c))
 
-.PHONY: all clean install uninstall unit check demo testapps test-progs deps clean-host FORCE
+.PHONY: all clean install uninstall unit check demo testapps test-progs deps clean-host deb FORCE
 all: $(BINS)
 
 vpath %.c src hooks $(BUILD) test/unit test/apps
@@ -131,7 +131,7 @@ $(BUILD)/udpcork: $(BUILD)/obj/main-udpcork.o $(LIB)
 
 # Static and without libraries: it runs at every CRIU action.
 $(BUILD)/udpcork-criu: hooks/criu-dispatch.c | $(BUILD)/obj
-	$(CC) -O2 -Wall -Wextra -static -o $@ $<
+	$(CC) -O2 -g -Wall -Wextra $(EXTRA_CFLAGS) -static -o $@ $<
 
 $(BUILD)/obj/main-%.o: hooks/%.c $(BUILD)/udpcork.pb-c.h $(wildcard src/*.h) | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -166,6 +166,14 @@ check:
 clean-host:
 	test/host/clean-host
 
+# The Debian package (debian/), built with Debian 12's own tools:
+# ../udpcork_VERSION_ARCH.deb, then copied to deb-out/.
+deb:
+	deps/install build deb
+	dpkg-buildpackage -us -uc -b
+	mkdir -p deb-out && mv ../udpcork_$(VERSION)_*.deb ../udpcork-dbgsym_$(VERSION)_*.deb ../udpcork_$(VERSION)_*.buildinfo ../udpcork_$(VERSION)_*.changes deb-out/
+	lintian --fail-on error deb-out/udpcork_$(VERSION)_*.changes
+
 demo:
 	test/demo
 
@@ -177,7 +185,7 @@ install: $(if $(PREBUILT),,$(BINS))
 	install -m 0755 $(BUILD)/udpcork-prestop $(BUILD)/udpcork-poststart $(BUILD)/udpcork-criu $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0755 $(BUILD)/udpcork $(DESTDIR)$(BINDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
-	install -m 0644 man/udpcork.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/udpcork.1 man/checkpointctl-udpcork.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/udpcork-prestop.8 man/udpcork-poststart.8 $(DESTDIR)$(MANDIR)/man8/
 	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' oci-examples/criu-udpcork.conf.in > $(DESTDIR)$(DATADIR)/criu-udpcork.conf
 	chmod 0644 $(DESTDIR)$(DATADIR)/criu-udpcork.conf
@@ -186,12 +194,15 @@ install: $(if $(PREBUILT),,$(BINS))
 	install -d $(DESTDIR)$(HOOKSDIR)
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' oci-examples/udpcork-hook.json.in > $(DESTDIR)$(HOOKSDIR)/udpcork.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/udpcork.json
+ifneq ($(CRIU_CONF),no)
 	DESTDIR='$(DESTDIR)' SYSCONFDIR='$(SYSCONFDIR)' LIBEXECDIR='$(LIBEXECDIR)' sh oci-examples/criu-conf add
+endif
 
 uninstall:
 	DESTDIR='$(DESTDIR)' SYSCONFDIR='$(SYSCONFDIR)' LIBEXECDIR='$(LIBEXECDIR)' sh oci-examples/criu-conf remove
 	rm -f $(DESTDIR)$(LIBEXECDIR)/udpcork-prestop $(DESTDIR)$(LIBEXECDIR)/udpcork-poststart $(DESTDIR)$(LIBEXECDIR)/udpcork-criu
 	rm -f $(DESTDIR)$(BINDIR)/udpcork $(DESTDIR)$(BINDIR)/checkpointctl-udpcork $(DESTDIR)$(MANDIR)/man1/udpcork.1
+	rm -f $(DESTDIR)$(MANDIR)/man1/checkpointctl-udpcork.1
 	rm -f $(DESTDIR)$(HOOKSDIR)/udpcork.json
 	rm -f $(DESTDIR)$(MANDIR)/man8/udpcork-prestop.8 $(DESTDIR)$(MANDIR)/man8/udpcork-poststart.8
 	rm -rf $(DESTDIR)$(DATADIR)

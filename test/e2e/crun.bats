@@ -18,7 +18,7 @@ e2e() {
 	run ct_checkpoint "$name"
 	[ "$status" -eq 0 ] || { ct_criu_log "$name"; false; }
 	assert [ -f "$(ct_dir "$name")/img/udpcork.img" ]
-	run "$UC_BUILD/udpcork" show "$(ct_dir "$name")/img"
+	run udpcork show "$(ct_dir "$name")/img"
 	assert_success
 	assert_output --partial "$len"
 	run ct_restore "$name"

@@ -16,7 +16,7 @@ setup() {
 	make -s -C "$UC_SRC" install DESTDIR="$D" PREFIX=/usr BUILD="${UDPCORK_BUILD:-build}" >/dev/null
 	make -s -C "$UC_SRC" install DESTDIR="$D" PREFIX=/usr BUILD="${UDPCORK_BUILD:-build}" >/dev/null
 	for f in usr/libexec/oci/hooks.d/udpcork-prestop usr/libexec/oci/hooks.d/udpcork-poststart usr/libexec/oci/hooks.d/udpcork-criu usr/bin/udpcork \
-		usr/bin/checkpointctl-udpcork usr/share/man/man1/udpcork.1 usr/share/man/man8/udpcork-prestop.8 \
+		usr/bin/checkpointctl-udpcork usr/share/man/man1/udpcork.1 usr/share/man/man1/checkpointctl-udpcork.1 usr/share/man/man8/udpcork-prestop.8 \
 		usr/share/man/man8/udpcork-poststart.8 usr/share/udpcork/criu-udpcork.conf \
 		usr/share/containers/oci/hooks.d/udpcork.json; do
 		assert [ -f "$D/$f" ]

@@ -4,7 +4,7 @@
 
 @test "man pages: udpcork(1), udpcork-prestop(8), udpcork-poststart(8) render cleanly" {
 	cd "$BATS_TEST_DIRNAME/../.."
-	for m in man/udpcork.1 man/udpcork-prestop.8 man/udpcork-poststart.8; do
+	for m in man/udpcork.1 man/checkpointctl-udpcork.1 man/udpcork-prestop.8 man/udpcork-poststart.8; do
 		run groff -man -ww -z "$m"
 		[ "$status" -eq 0 ]
 		[ -z "$output" ] || { echo "$m: $output"; false; }
