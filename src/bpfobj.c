@@ -170,8 +170,8 @@ load (struct uc_bpf *b, uc_error_t *err)
                                                             : "cgroup_skb programs with BPF links (Linux >= 5.7)");
     }
   b->iter = dup_fd (bpf_program__fd (skel->progs.udpcork_iter));
-  b->capture = dup_fd (bpf_program__fd (b->path == UC_CAPTURE_NETFILTER ? skel->progs.udpcork_capture
-                                                                         : skel->progs.udpcork_capture_cg));
+  b->capture = dup_fd (
+      bpf_program__fd (b->path == UC_CAPTURE_NETFILTER ? skel->progs.udpcork_capture : skel->progs.udpcork_capture_cg));
   b->slots = dup_fd (bpf_map__fd (skel->maps.slots));
   b->armed = dup_fd (bpf_map__fd (skel->maps.armed));
   udpcork_bpf__destroy (skel);
@@ -336,8 +336,7 @@ remove_other_set (const char *dir, const char *name, void *keep)
   char path[PATH_MAX];
   cleanup_close int fd = -1;
 
-  if (strcmp (dir, keep) == 0
-      || (tmp != NULL && ! (kill (atoi (tmp + strlen (UC_SET_TMP)), 0) < 0 && errno == ESRCH)))
+  if (strcmp (dir, keep) == 0 || (tmp != NULL && ! (kill (atoi (tmp + strlen (UC_SET_TMP)), 0) < 0 && errno == ESRCH)))
     return;
   snprintf (path, sizeof (path), "%s/slots", dir);
   fd = bpf_obj_get (path);
@@ -795,7 +794,6 @@ cgroup2_root (uc_error_t *err)
     return uc_make_error (err, errno, "open cgroup2 root");
   return fd;
 }
-
 
 static int
 attach_netfilter (struct uc_bpf *b, uc_error_t *err)

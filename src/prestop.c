@@ -148,8 +148,8 @@ capture (const struct uc_hook *h, uc_error_t *err)
     }
   uc_info ("container pid %d: saved %zu corked sockets, %zu bytes, and %zu unread datagrams of %zu sockets, in %.1f "
            "ms, peak RSS %ld KiB%s%s",
-           h->pid, r.n_w, bytes, r.img.n_rxdgrams, r.img.n_rxsocks, uc_ms_since (t0),
-           uc_peak_rss_kib (), r.n_w ? ", capture via " : "", r.n_w ? uc_capture_path_str (r.b.path) : "");
+           h->pid, r.n_w, bytes, r.img.n_rxdgrams, r.img.n_rxsocks, uc_ms_since (t0), uc_peak_rss_kib (),
+           r.n_w ? ", capture via " : "", r.n_w ? uc_capture_path_str (r.b.path) : "");
   ret = 0;
 out:
   r.img.head = NULL;
