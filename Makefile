@@ -129,9 +129,10 @@ $(BUILD)/udpcork-poststart: $(BUILD)/obj/main-poststart.o $(LIB)
 $(BUILD)/udpcork: $(BUILD)/obj/main-udpcork.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(ARCHIVE_LIBS)
 
-# Static and without libraries: it runs at every CRIU action.
+# Static and without libraries: it runs at every CRIU action. The packager's
+# flags apply; sanitizers do not (ASan cannot link statically).
 $(BUILD)/udpcork-criu: hooks/criu-dispatch.c | $(BUILD)/obj
-	$(CC) -O2 -g -Wall -Wextra $(EXTRA_CFLAGS) -static -o $@ $<
+	$(CC) -O2 -g -Wall -Wextra $(filter-out -fsanitize% -fno-sanitize%,$(EXTRA_CFLAGS)) -static -o $@ $<
 
 $(BUILD)/obj/main-%.o: hooks/%.c $(BUILD)/udpcork.pb-c.h $(wildcard src/*.h) | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
