@@ -15,11 +15,13 @@ VM_TOOLS_SUITE=${UDPCORK_TESTBED_SUITE:-forky}
 # tools, stage and cells carry the suffix VM_SFX. Suites whose own kernel is
 # tested, oldest first: bullseye 5.10 (its cells take ~11 min each under
 # TCG), bookworm 6.1, trixie 6.12, sid (newest, 7.x); arm64: trixie 6.12
-# (its subset runs the netfilter link and the cgroup_skb path both)
+# (its subset runs the netfilter link and the cgroup_skb path both).
+# VM_EXTRA: cells of other test families, SUITE:CGMODE:FAMILY (run-cell):
+# containerd.bats on cgroup v2, which the host's testbed cannot give it.
 VM_ARCH=${UDPCORK_VM_ARCH:-amd64}
 case $VM_ARCH in
-amd64) VM_SFX= VM_SUITES=${UDPCORK_VM_SUITES:-bullseye bookworm trixie sid} ;;
-arm64) VM_SFX=-arm64 VM_SUITES=${UDPCORK_VM_SUITES:-trixie} ;;
+amd64) VM_SFX= VM_SUITES=${UDPCORK_VM_SUITES:-bullseye bookworm trixie sid} VM_EXTRA=${UDPCORK_VM_EXTRA-sid:v2:containerd} ;;
+arm64) VM_SFX=-arm64 VM_SUITES=${UDPCORK_VM_SUITES:-trixie} VM_EXTRA=${UDPCORK_VM_EXTRA-} ;;
 *) echo "vm: error: UDPCORK_VM_ARCH=$VM_ARCH: amd64 or arm64" >&2; exit 1 ;;
 esac
 
