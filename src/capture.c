@@ -228,7 +228,7 @@ uc_capture_rollback (struct uc_work *w, size_t n)
         }
       uint64_t caps = 0;
       uc_caps_of_pid (w[i].t->pid, &caps, NULL);
-      if (uc_reinject (w[i].fd, w[i].dg, caps, who, &err) < 0)
+      if (uc_reinject (w[i].fd, w[i].dg, caps, NULL, who, &err) < 0)
         {
           uc_err ("rollback of socket %s failed: %s", who, err->msg);
           uc_error_release (&err);

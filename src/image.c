@@ -47,38 +47,87 @@ get_u32le (const uint8_t *p)
   return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
 }
 
-/* One entry: u32 size + packed MSG. K numbers the entry (0 = head). */
-static int
-write_entry (int fd, const ProtobufCMessage *msg, size_t k, uc_error_t *err)
-{
-  size_t size = protobuf_c_message_get_packed_size (msg);
-  cleanup_free uint8_t *buf = NULL;
+/* Writes of an image or a capture log go through an output buffer: an
+ * image's entries are packed in place and written UC_OUT_SIZE bytes at a
+ * time (one write(2) for thousands of small entries); the capture log
+ * flushes after every entry (a killed hook must find each appended
+ * datagram in the page cache). */
+#define UC_OUT_SIZE (256u << 10)
 
-  if (size == 0 || size > UC_IMG_MAX_ENTRY)
-    return uc_make_error (err, 0, "entry %zu packs to %zu bytes (must be 1..%u)", k, size, UC_IMG_MAX_ENTRY);
-  buf = xmalloc (size + 4);
-  put_u32le (buf, (uint32_t) size);
-  protobuf_c_message_pack (msg, buf + 4);
-  return write_all (fd, buf, size + 4, err);
+struct out
+{
+  int fd;
+  size_t len;
+  uint8_t *buf;
+};
+
+static int
+out_flush (struct out *o, uc_error_t *err)
+{
+  int ret = write_all (o->fd, o->buf, o->len, err);
+
+  o->len = 0;
+  return ret;
+}
+
+static void
+out_free (struct out *o)
+{
+  free (o->buf);
+  o->buf = NULL;
 }
 
 static int
-write_frame (int fd, const UcHead *head, uc_error_t *err)
+out_put (struct out *o, const void *p, size_t n, uc_error_t *err)
+{
+  if (o->len + n > UC_OUT_SIZE && out_flush (o, err) < 0)
+    return -1;
+  memcpy (o->buf + o->len, p, n);
+  o->len += n;
+  return 0;
+}
+
+/* One entry: u32 size + packed MSG. K numbers the entry (0 = head). */
+static int
+write_entry (struct out *o, const ProtobufCMessage *msg, size_t k, uc_error_t *err)
+{
+  size_t size = protobuf_c_message_get_packed_size (msg);
+  cleanup_free uint8_t *big = NULL;
+
+  if (size == 0 || size > UC_IMG_MAX_ENTRY)
+    return uc_make_error (err, 0, "entry %zu packs to %zu bytes (must be 1..%u)", k, size, UC_IMG_MAX_ENTRY);
+  if (o->len + size + 4 > UC_OUT_SIZE && out_flush (o, err) < 0)
+    return -1;
+  if (size + 4 > UC_OUT_SIZE)
+    {
+      big = xmalloc (size + 4);
+      put_u32le (big, (uint32_t) size);
+      protobuf_c_message_pack (msg, big + 4);
+      return write_all (o->fd, big, size + 4, err);
+    }
+  put_u32le (o->buf + o->len, (uint32_t) size);
+  protobuf_c_message_pack (msg, o->buf + o->len + 4);
+  o->len += size + 4;
+  return 0;
+}
+
+static int
+write_frame (struct out *o, const UcHead *head, uc_error_t *err)
 {
   uint8_t hdr[8];
 
   put_u32le (hdr, UC_IMG_MAGIC);
   put_u32le (hdr + 4, UC_IMG_VERSION);
-  if (write_all (fd, hdr, sizeof (hdr), err) < 0)
+  if (out_put (o, hdr, sizeof (hdr), err) < 0)
     return -1;
-  return write_entry (fd, &head->base, 0, err);
+  return write_entry (o, &head->base, 0, err);
 }
 
 static int
-write_list (int fd, void *const *msgs, size_t n, size_t *k, uc_error_t *err)
+write_list (struct out *o, void *const *msgs, size_t n, size_t *k, uc_error_t *err)
 {
   for (size_t i = 0; i < n; i++)
-    if (write_entry (fd, (const ProtobufCMessage *) msgs[i], (*k)++, err) < 0)
+    if (write_entry (o, (const ProtobufCMessage *) msgs[i], (*k)++, err) < 0)
       return -1;
   return 0;
 }
@@ -134,9 +183,10 @@ uc_image_write (int dirfd, const char *name, struct uc_image *img, uc_error_t *e
   fd = uc_create_excl (dirfd, tmp, err);
   if (fd < 0)
     return uc_error_wrap (err, "write image");
-  if (write_frame (fd, head, err) < 0 || write_list (fd, (void *const *) img->dgrams, img->n_dgrams, &k, err) < 0
-      || write_list (fd, (void *const *) img->rxsocks, img->n_rxsocks, &k, err) < 0
-      || write_list (fd, (void *const *) img->rxdgrams, img->n_rxdgrams, &k, err) < 0
+  struct out o __attribute__ ((cleanup (out_free))) = { .fd = fd, .buf = xmalloc (UC_OUT_SIZE) };
+  if (write_frame (&o, head, err) < 0 || write_list (&o, (void *const *) img->dgrams, img->n_dgrams, &k, err) < 0
+      || write_list (&o, (void *const *) img->rxsocks, img->n_rxsocks, &k, err) < 0
+      || write_list (&o, (void *const *) img->rxdgrams, img->n_rxdgrams, &k, err) < 0 || out_flush (&o, err) < 0
       || (fsync (fd) < 0 && uc_make_error (err, errno, "fsync") < 0)
       || (renameat (dirfd, tmp, dirfd, name) < 0 && uc_make_error (err, errno, "rename to `%s`", name) < 0))
     {
@@ -158,14 +208,19 @@ uc_image_write (int dirfd, const char *name, struct uc_image *img, uc_error_t *e
 int
 uc_image_log_open (int dirfd, UcHead *head, struct uc_image_log *l, uc_error_t *err)
 {
+  struct out o;
+
   l->dirfd = dirfd;
   l->n = 0;
+  l->buf = NULL;
   l->fd = uc_create_excl (dirfd, UC_LOG_NAME, err);
   if (l->fd < 0)
     return uc_error_wrap (err, "capture log");
+  l->buf = xmalloc (UC_OUT_SIZE);
+  o = (struct out) { .fd = l->fd, .buf = l->buf };
   head->version = UC_IMG_VERSION;
   head->n_dgrams = 0;
-  if (write_frame (l->fd, head, err) < 0)
+  if (write_frame (&o, head, err) < 0 || out_flush (&o, err) < 0)
     {
       uc_image_log_close (l, true);
       return uc_error_wrap (err, "capture log `%s`", UC_LOG_NAME);
@@ -176,7 +231,9 @@ uc_image_log_open (int dirfd, UcHead *head, struct uc_image_log *l, uc_error_t *
 int
 uc_image_log_append (struct uc_image_log *l, const UcDgram *d, uc_error_t *err)
 {
-  if (write_entry (l->fd, &d->base, ++l->n, err) < 0)
+  struct out o = { .fd = l->fd, .buf = l->buf };
+
+  if (write_entry (&o, &d->base, ++l->n, err) < 0 || out_flush (&o, err) < 0)
     return uc_error_wrap (err, "capture log `%s`", UC_LOG_NAME);
   return 0;
 }
@@ -187,6 +244,8 @@ uc_image_log_close (struct uc_image_log *l, bool remove)
   if (l->fd >= 0)
     close (l->fd);
   l->fd = -1;
+  free (l->buf);
+  l->buf = NULL;
   if (remove)
     unlinkat (l->dirfd, UC_LOG_NAME, 0);
 }

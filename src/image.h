@@ -16,6 +16,7 @@
 #define UDPCORK_IMAGE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include "error.h"
 #include "udpcork.pb-c.h"
@@ -58,6 +59,7 @@ struct uc_image_log
 {
   int dirfd, fd;
   size_t n;
+  uint8_t *buf; /* each entry packed here, then written at once */
 };
 int uc_image_log_open (int dirfd, UcHead *head, struct uc_image_log *l, uc_error_t *err);
 int uc_image_log_append (struct uc_image_log *l, const UcDgram *d, uc_error_t *err);

@@ -1,38 +1,79 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 static const char *log_prog = "udpcork";
 static int log_verbose;
+static bool log_syslog;
+
+/* Does a syslog daemon listen on /dev/log? Without one, glibc's syslog()
+ * tries to connect again at every message (three system calls per line,
+ * 30000 for a checkpoint of 10000 sockets): asked once here. */
+static bool
+syslog_reachable (void)
+{
+  struct sockaddr_un a = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+  int s = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  bool ok;
+
+  if (s < 0)
+    return false;
+  ok = connect (s, (struct sockaddr *) &a, sizeof (a)) == 0 || errno == EPROTOTYPE;
+  close (s);
+  return ok;
+}
 
 void
 uc_log_init (const char *prog, int verbose)
 {
   const char *env = getenv ("UDPCORK_DEBUG");
+  int e = errno;
+
   log_prog = prog;
   log_verbose = verbose || (env && *env && *env != '0');
-  openlog (prog, LOG_PID, LOG_DAEMON);
+  log_syslog = syslog_reachable ();
+  if (log_syslog)
+    openlog (prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+  errno = e;
 }
 
 void
 uc_log (int prio, const char *fmt, ...)
 {
   static const char *const names[] = { "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug" };
+  bool to_syslog = log_syslog && ! (prio & UC_LOG_STDERR_ONLY);
+  char buf[1024], *msg = buf;
+  int e = errno, n;
   va_list ap;
 
+  prio &= 7;
   if (prio == LOG_DEBUG && ! log_verbose)
     return;
   va_start (ap, fmt);
-  fprintf (stderr, "%s: %s: ", log_prog, names[prio & 7]);
-  vfprintf (stderr, fmt, ap);
-  fputc ('\n', stderr);
+  n = vsnprintf (buf, sizeof (buf), fmt, ap);
   va_end (ap);
-  va_start (ap, fmt);
-  vsyslog (prio, fmt, ap);
-  va_end (ap);
+  if (n >= (int) sizeof (buf))
+    {
+      va_start (ap, fmt);
+      if (vasprintf (&msg, fmt, ap) < 0)
+        msg = buf; /* truncated */
+      va_end (ap);
+    }
+  /* one write per line (stderr is unbuffered) */
+  fprintf (stderr, "%s: %s: %s\n", log_prog, names[prio], msg);
+  if (to_syslog)
+    syslog (prio, "%s", msg);
+  if (msg != buf)
+    free (msg);
+  errno = e;
 }
 
 void

@@ -62,7 +62,7 @@ log_captured (const struct uc_work *w)
   const UcDgram *d = w->dg;
 
   uc_target_str (w->t, who, sizeof (who));
-  uc_info ("socket %s: saved %zu pending bytes for %s (%s)", who, d->payload.len,
+  uc_note ("socket %s: saved %zu pending bytes for %s (%s)", who, d->payload.len,
            uc_dgram_dst_str (d, dst, sizeof (dst)), uc_dgram_mode_str (d));
 }
 

@@ -104,22 +104,35 @@ holds_something (int fd)
   return uc_sock_outq (fd) != 0 || uc_sockopt (fd, IPPROTO_UDP, UDP_CORK, -1) != 0;
 }
 
+/* The last answer of owner_caps: a container's sockets mostly belong to one
+ * process, whose /proc status or CRIU core image is read once, not once per
+ * socket. */
+struct caps_memo
+{
+  uint32_t pid;
+  uint64_t caps;
+};
+
 /* The effective capabilities of the process that holds D's socket: now,
  * or (CRIU_DIRFD >= 0) those CRIU gives it back when it resumes. None if
  * they cannot be told. */
 static uint64_t
-owner_caps (const struct uc_container *c, const UcDgram *d, int criu_dirfd)
+owner_caps (const struct uc_container *c, const UcDgram *d, int criu_dirfd, struct caps_memo *m)
 {
   uc_error_t e = NULL;
   uint64_t caps = 0;
 
+  if (m->pid == d->pid && d->pid != 0)
+    return m->caps;
   if (criu_dirfd >= 0 ? uc_criu_task_caps (criu_dirfd, d->pid, &caps, &e) < 0
                       : uc_caps_of_pid (uc_container_host_pid (c, d->pid), &caps, &e) < 0)
     {
       uc_warn ("capabilities of container pid %u (%s): re-sending its datagram with none", d->pid, e->msg);
       uc_error_release (&e);
-      return 0;
+      caps = 0;
     }
+  m->pid = d->pid;
+  m->caps = caps;
   return caps;
 }
 
@@ -130,7 +143,7 @@ put_one (const UcDgram *d, const char *who, struct uc_putback_stats *stats, cons
 
   stats->sockets++;
   stats->bytes += d->payload.len;
-  uc_info ("socket %s: %zu bytes pending again for %s (%s)", who, d->payload.len,
+  uc_note ("socket %s: %zu bytes pending again for %s (%s)", who, d->payload.len,
            uc_dgram_dst_str (d, dst, sizeof (dst)), uc_dgram_mode_str (d));
   uc_fault (fault);
 }
@@ -143,6 +156,8 @@ uc_give_back (const struct uc_container *c, const struct uc_image *img, struct u
     return 0;
   if (uc_container_enter_netns (c, err) < 0)
     return -1;
+  struct caps_memo m = { 0 };
+  struct uc_reinject_memo memo = { 0 };
   for (size_t i = 0; i < img->n_dgrams; i++)
     {
       const UcDgram *d = img->dgrams[i];
@@ -158,7 +173,7 @@ uc_give_back (const struct uc_container *c, const struct uc_image *img, struct u
           uc_info ("socket %s: already holds its %zu pending bytes again: left alone", who, d->payload.len);
           continue;
         }
-      if (fd < 0 || uc_reinject (fd, d, owner_caps (c, d, -1), who, err) < 0
+      if (fd < 0 || uc_reinject (fd, d, owner_caps (c, d, -1, &m), &memo, who, err) < 0
           || (! holds_dumped (fd, d)
               && uc_make_error (err, 0, "after re-injection the socket does not hold the datagram") < 0))
         return uc_error_wrap (err, "socket %s: datagram of %zu bytes not put back (it stays in the image)", who,
@@ -173,6 +188,8 @@ restore_pending (struct uc_bpf *b, const struct uc_container *c, const struct uc
                  struct uc_putback_stats *stats, uc_error_t *err)
 {
   cleanup_free unsigned long long *ino = xcalloc (img->n_dgrams, sizeof (*ino));
+  struct caps_memo m = { 0 };
+  struct uc_reinject_memo memo = { 0 };
 
   for (size_t i = 0; i < img->n_dgrams; i++)
     {
@@ -197,7 +214,7 @@ restore_pending (struct uc_bpf *b, const struct uc_container *c, const struct uc
                    who);
           continue;
         }
-      if (uc_reinject (fd, d, owner_caps (c, d, criu_dirfd), who, err) < 0)
+      if (uc_reinject (fd, d, owner_caps (c, d, criu_dirfd, &m), &memo, who, err) < 0)
         return uc_error_wrap (err, "socket %s: datagram of %zu bytes not put back (it stays in the image)", who,
                               d->payload.len);
       put_one (d, who, stats, "restored");

@@ -31,21 +31,14 @@
 #endif
 #define UC_IPCORK_TS_OPT_ID 4
 
-/* Can a datagram leave from ADDR (4 or 16 bytes) here? The restored
- * network namespace may have other addresses (podman restore --import
- * --name, another host). Sockets with IP_FREEBIND/IP_TRANSPARENT may use
- * any source. */
+/* Can ADDR (4 or 16 bytes) be bound in this network namespace? */
 static bool
-source_usable (int fd, const ProtobufCBinaryData *a)
+bindable (const ProtobufCBinaryData *a)
 {
   struct sockaddr_storage ss = { 0 };
   cleanup_close int s = -1;
   socklen_t l;
 
-  if (a->len != 4 && a->len != 16)
-    return false;
-  if (uc_sockopt (fd, IPPROTO_IP, IP_FREEBIND, 0) > 0 || uc_sockopt (fd, IPPROTO_IP, IP_TRANSPARENT, 0) > 0)
-    return true;
   if (a->len == 4)
     {
       ss.ss_family = AF_INET;
@@ -64,9 +57,36 @@ source_usable (int fd, const ProtobufCBinaryData *a)
   return bind (s, (struct sockaddr *) &ss, l) == 0;
 }
 
-/* What the restored socket already has, for the builder. */
+/* Can a datagram leave from ADDR (4 or 16 bytes) here? The restored
+ * network namespace may have other addresses (podman restore --import
+ * --name, another host). Sockets with IP_FREEBIND/IP_TRANSPARENT may use
+ * any source. The bind test is asked once per address in a row (MEMO). */
+static bool
+source_usable (int fd, const ProtobufCBinaryData *a, struct uc_reinject_memo *memo)
+{
+  bool ok;
+
+  if (a->len != 4 && a->len != 16)
+    return false;
+  if (memo && memo->src_len == a->len && memcmp (memo->src, a->data, a->len) == 0)
+    ok = memo->src_bindable;
+  else
+    {
+      ok = bindable (a);
+      if (memo)
+        {
+          memcpy (memo->src, a->data, a->len);
+          memo->src_len = a->len;
+          memo->src_bindable = ok;
+        }
+    }
+  return ok || uc_sockopt (fd, IPPROTO_IP, IP_FREEBIND, 0) > 0 || uc_sockopt (fd, IPPROTO_IP, IP_TRANSPARENT, 0) > 0;
+}
+
+/* What the restored socket already has, for the builder: only what the
+ * builder compares with D's attributes (uc_cmsg_build). */
 static void
-view_of (int fd, const UcDgram *d, struct uc_sockview *v)
+view_of (int fd, const UcDgram *d, struct uc_reinject_memo *memo, struct uc_sockview *v)
 {
   struct
   {
@@ -76,15 +96,26 @@ view_of (int fd, const UcDgram *d, struct uc_sockview *v)
   socklen_t l = sizeof (t);
   char name[IF_NAMESIZE];
 
-  v->priority = uc_sockopt (fd, SOL_SOCKET, SO_PRIORITY, 0);
-  v->tos = uc_sockopt (fd, IPPROTO_IP, IP_TOS, -1);
-  v->mark = (uint32_t) uc_sockopt (fd, SOL_SOCKET, SO_MARK, 0);
-  v->bound_ifindex = uc_sockopt (fd, SOL_SOCKET, SO_BINDTOIFINDEX, 0);
+  memset (v, 0, sizeof (*v));
+  v->tos = -1;
+  if (d->has_priority)
+    v->priority = uc_sockopt (fd, SOL_SOCKET, SO_PRIORITY, 0);
+  if (d->has_tos && d->pending_family == AF_INET)
+    v->tos = uc_sockopt (fd, IPPROTO_IP, IP_TOS, -1);
+  if (d->has_mark)
+    v->mark = (uint32_t) uc_sockopt (fd, SOL_SOCKET, SO_MARK, 0);
+  /* a socket's own UDP_SEGMENT applies to every send: always looked at */
   v->udp_segment = uc_sockopt (fd, SOL_UDP, UDP_SEGMENT, 0);
-  v->txtime = getsockopt (fd, SOL_SOCKET, SO_TXTIME, &t, &l) == 0 && l == sizeof (t) && t.clockid >= 0;
-  v->flowinfo_send = uc_sockopt (fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, 0) > 0;
-  v->src_usable = d->has_src_addr && source_usable (fd, &d->src_addr);
-  v->oif_exists = d->has_oif && d->oif && d->oif <= INT_MAX && if_indextoname (d->oif, name) != NULL;
+  if (d->has_transmit_time && d->transmit_time)
+    v->txtime = getsockopt (fd, SOL_SOCKET, SO_TXTIME, &t, &l) == 0 && l == sizeof (t) && t.clockid >= 0;
+  if (d->has_flowlabel && d->flowlabel && d->pending_family == AF_INET6)
+    v->flowinfo_send = uc_sockopt (fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, 0) > 0;
+  v->src_usable = d->has_src_addr && source_usable (fd, &d->src_addr, memo);
+  if (d->has_oif && d->oif && d->oif <= INT_MAX)
+    {
+      v->bound_ifindex = uc_sockopt (fd, SOL_SOCKET, SO_BINDTOIFINDEX, 0);
+      v->oif_exists = if_indextoname (d->oif, name) != NULL;
+    }
 }
 
 /* Say what was not given back, naming the socket. */
@@ -138,7 +169,8 @@ same_peer (int fd, const struct sockaddr_storage *dst, socklen_t len)
 }
 
 int
-uc_reinject (int fd, const UcDgram *d, uint64_t caps, const char *who, uc_error_t *err)
+uc_reinject (int fd, const UcDgram *d, uint64_t caps, struct uc_reinject_memo *memo, const char *who,
+             uc_error_t *err)
 {
   struct sockaddr_storage dst;
   struct uc_sockview v;
@@ -153,7 +185,7 @@ uc_reinject (int fd, const UcDgram *d, uint64_t caps, const char *who, uc_error_
     return uc_make_error (err, errno, "setsockopt UDP_CORK=1");
   if (d->pending_family == 0)
     return 0;
-  view_of (fd, d, &v);
+  view_of (fd, d, memo, &v);
   v.caps = caps;
   msg.msg_name = &dst;
   msg.msg_namelen = uc_cmsg_dest (d, &v, &dst);

@@ -337,7 +337,7 @@ uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_
                      rs->family == AF_INET6 ? " or " : "",
                      rs->family == AF_INET6 ? uc_addr_str (AF_INET6, t[k].local6, rs->local_port, a6, sizeof (a6))
                                             : "");
-          uc_info ("socket %s: %u unread datagrams put back, %llu bytes", who, rs->n_dgrams,
+          uc_note ("socket %s: %u unread datagrams put back, %llu bytes", who, rs->n_dgrams,
                    (unsigned long long) rs->bytes);
         }
     }

@@ -394,7 +394,7 @@ uc_rx_save (const struct uc_container *c, int dirfd, struct uc_target *t, size_t
       if (ret < 0)
         uc_error_wrap (err, "receive queue of socket %s (nothing was consumed)", who);
       else
-        uc_info ("socket %s: saved %u unread datagrams, %llu bytes", who, rs->n_dgrams, (unsigned long long) rs->bytes);
+        uc_note ("socket %s: saved %u unread datagrams, %llu bytes", who, rs->n_dgrams, (unsigned long long) rs->bytes);
       k++;
     }
   for (i = 0; i < np; i++)
