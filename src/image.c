@@ -217,7 +217,7 @@ uc_image_log_open (int dirfd, UcHead *head, struct uc_image_log *l, uc_error_t *
   if (l->fd < 0)
     return uc_error_wrap (err, "capture log");
   l->buf = xmalloc (UC_OUT_SIZE);
-  o = (struct out) { .fd = l->fd, .buf = l->buf };
+  o = (struct out){ .fd = l->fd, .buf = l->buf };
   head->version = UC_IMG_VERSION;
   head->n_dgrams = 0;
   if (write_frame (&o, head, err) < 0 || out_flush (&o, err) < 0)

@@ -169,8 +169,7 @@ same_peer (int fd, const struct sockaddr_storage *dst, socklen_t len)
 }
 
 int
-uc_reinject (int fd, const UcDgram *d, uint64_t caps, struct uc_reinject_memo *memo, const char *who,
-             uc_error_t *err)
+uc_reinject (int fd, const UcDgram *d, uint64_t caps, struct uc_reinject_memo *memo, const char *who, uc_error_t *err)
 {
   struct sockaddr_storage dst;
   struct uc_sockview v;

@@ -311,6 +311,70 @@ test_round_trip (void)
   tap_check_error (ret, &err, "/nonexistent-dir/x.img.tmp", "write into a missing dir names the file");
 }
 
+/* Many entries, 64 KiB and small ones mixed: the image writer packs them
+ * into its 256 KiB output buffer and flushes it between entries several
+ * times; the capture log writes each entry at once. Both read back equal. */
+static void
+test_many_entries (void)
+{
+  enum
+  {
+    N = 41
+  };
+  static UcDgram many[N];
+  UcDgram *ptrs[N];
+  UcHead head = sample_head;
+  struct uc_image_log l;
+  struct uc_image img;
+  uc_error_t err = NULL;
+  bool torn = true;
+  size_t i, bytes = 0, same = 0;
+  int ret;
+
+  for (i = 0; i < N; i++)
+    {
+      many[i] = sample[i % N_SAMPLE];
+      if (i % 3 == 0 && many[i].pending_family)
+        {
+          many[i].payload.data = big;
+          many[i].payload.len = BIG_PAYLOAD - i;
+        }
+      many[i].pid = 1000 + i;
+      many[i].cookie = 0x4242000000000000ull + i;
+      ptrs[i] = &many[i];
+      bytes += many[i].payload.len;
+    }
+  ret = write_dgrams (dirfd, "many.img", ptrs, N, &err);
+  CHECK (bytes > 2 * (256u << 10), "%d dgrams hold %zu payload bytes (several output buffers)", N, bytes);
+  tap_check_ok (ret, &err, "write them");
+  ret = uc_image_read (dirfd, "many.img", &img, &err);
+  tap_check_ok (ret, &err, "read them back");
+  if (ret == 0)
+    {
+      for (i = 0; i < img.n_dgrams && i < N; i++)
+        same += same_dgram (img.dgrams[i], &many[i]);
+      CHECK (img.n_dgrams == N && same == N, "all %d round trip in order (%zu equal)", N, same);
+      uc_image_free (&img);
+    }
+
+  ret = uc_image_log_open (dirfd, &head, &l, &err);
+  for (i = 0; i < N && ret == 0; i++)
+    ret = uc_image_log_append (&l, &many[i], &err);
+  tap_check_ok (ret, &err, "capture log: every entry appended");
+  uc_image_log_close (&l, false);
+  ret = uc_image_read_log (dirfd, &img, &torn, &err);
+  tap_check_ok (ret, &err, "capture log read back");
+  if (ret == 0)
+    {
+      same = 0;
+      for (i = 0; i < img.n_dgrams && i < N; i++)
+        same += same_dgram (img.dgrams[i], &many[i]);
+      CHECK (img.n_dgrams == N && same == N && ! torn, "capture log: all %d round trip, none torn", N);
+      uc_image_free (&img);
+    }
+  unlinkat (dirfd, UC_LOG_NAME, 0);
+}
+
 static void
 test_write_failure (void)
 {
@@ -638,6 +702,7 @@ main (int argc, char **argv)
   test_sha256 ();
   test_addr_str ();
   test_round_trip ();
+  test_many_entries ();
   test_write_failure ();
   test_missing_and_special ();
   test_truncated ();
