@@ -12,11 +12,13 @@
 
 static const char *log_prog = "udpcork";
 static int log_verbose;
-static bool log_syslog;
+static int log_syslog = -1; /* unknown until the first message for syslog */
 
 /* Does a syslog daemon listen on /dev/log? Without one, glibc's syslog()
  * tries to connect again at every message (three system calls per line,
- * 30000 for a checkpoint of 10000 sockets): asked once here. */
+ * 30000 for a checkpoint of 10000 sockets): asked once, at the first
+ * message for syslog (a run that logs nothing, e.g. `udpcork show`,
+ * connects nowhere). */
 static bool
 syslog_reachable (void)
 {
@@ -39,9 +41,6 @@ uc_log_init (const char *prog, int verbose)
 
   log_prog = prog;
   log_verbose = verbose || (env && *env && *env != '0');
-  log_syslog = syslog_reachable ();
-  if (log_syslog)
-    openlog (prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
   errno = e;
 }
 
@@ -49,7 +48,7 @@ void
 uc_log (int prio, const char *fmt, ...)
 {
   static const char *const names[] = { "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug" };
-  bool to_syslog = log_syslog && ! (prio & UC_LOG_STDERR_ONLY);
+  bool to_syslog = ! (prio & UC_LOG_STDERR_ONLY);
   char buf[1024], *msg = buf;
   int e = errno, n;
   va_list ap;
@@ -69,7 +68,13 @@ uc_log (int prio, const char *fmt, ...)
     }
   /* one write per line (stderr is unbuffered) */
   fprintf (stderr, "%s: %s: %s\n", log_prog, names[prio], msg);
-  if (to_syslog)
+  if (to_syslog && log_syslog < 0)
+    {
+      log_syslog = syslog_reachable ();
+      if (log_syslog)
+        openlog (log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    }
+  if (to_syslog && log_syslog)
     syslog (prio, "%s", msg);
   if (msg != buf)
     free (msg);
