@@ -93,20 +93,18 @@ write_entry (struct out *o, const ProtobufCMessage *msg, size_t k, uc_error_t *e
 {
   size_t size = protobuf_c_message_get_packed_size (msg);
   cleanup_free uint8_t *big = NULL;
+  uint8_t *p;
 
   if (size == 0 || size > UC_IMG_MAX_ENTRY)
     return uc_make_error (err, 0, "entry %zu packs to %zu bytes (must be 1..%u)", k, size, UC_IMG_MAX_ENTRY);
   if (o->len + size + 4 > UC_OUT_SIZE && out_flush (o, err) < 0)
     return -1;
-  if (size + 4 > UC_OUT_SIZE)
-    {
-      big = xmalloc (size + 4);
-      put_u32le (big, (uint32_t) size);
-      protobuf_c_message_pack (msg, big + 4);
-      return write_all (o->fd, big, size + 4, err);
-    }
-  put_u32le (o->buf + o->len, (uint32_t) size);
-  protobuf_c_message_pack (msg, o->buf + o->len + 4);
+  /* an entry bigger than the buffer is packed apart and written at once */
+  p = size + 4 > UC_OUT_SIZE ? (big = xmalloc (size + 4)) : o->buf + o->len;
+  put_u32le (p, (uint32_t) size);
+  protobuf_c_message_pack (msg, p + 4);
+  if (big)
+    return write_all (o->fd, big, size + 4, err);
   o->len += size + 4;
   return 0;
 }

@@ -37,11 +37,9 @@ void
 uc_log_init (const char *prog, int verbose)
 {
   const char *env = getenv ("UDPCORK_DEBUG");
-  int e = errno;
 
   log_prog = prog;
   log_verbose = verbose || (env && *env && *env != '0');
-  errno = e;
 }
 
 void
