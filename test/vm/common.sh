@@ -25,6 +25,9 @@ arm64) VM_SFX=-arm64 VM_SUITES=${UDPCORK_VM_SUITES:-trixie} VM_EXTRA=${UDPCORK_V
 *) echo "vm: error: UDPCORK_VM_ARCH=$VM_ARCH: amd64 or arm64" >&2; exit 1 ;;
 esac
 
+# vm_cell SUITE CGMODE FAMILY: a cell's name (crun cells: SUITE-CGMODE)
+vm_cell() { local n=$1$VM_SFX-$2; [ "$3" = crun ] || n+=-$3; echo "$n"; }
+
 vm_log() { echo "vm: $*" >&2; }
 vm_die() { echo "vm: error: $*" >&2; exit 1; }
 
