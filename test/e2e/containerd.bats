@@ -17,7 +17,7 @@ setup_file() {
 	# (bound to v1); containerd's pod sandboxes set CPU shares, which runc
 	# writes to cpu.weight there
 	if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && ! grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
-		skip "cgroup2 here has no cpu controller ($(cat /sys/fs/cgroup/cgroup.controllers)): containerd's sandboxes need cpu.weight; containerd runs on the hybrid layout"
+		skip "cgroup2 here has no cpu controller ($(cat /sys/fs/cgroup/cgroup.controllers)): containerd's sandboxes need cpu.weight; containerd runs on the hybrid layout here and on cgroup v2 in the kernel matrix cell sid-v2-containerd"
 	fi
 	cd_require
 	cd_stop
