@@ -55,31 +55,42 @@ read_small (int dirfd, const char *name, char *buf, size_t max, bool *missing, u
   return 0;
 }
 
-/* *J and the id of the dump that wrote the journal (empty if none). */
-static int
-journal_read (int dirfd, enum journal *j, char id[UC_DUMP_ID_LEN], uc_error_t *err)
+/* What the journal says: the state, the dump that wrote it, and (for
+ * `captured`) the dumped container's root process, pid and start time. */
+struct journal_rec
 {
-  char buf[160], state[32] = "", tail[2];
-  bool missing;
+  enum journal j;
+  char id[UC_DUMP_ID_LEN];
+  pid_t root;
+  unsigned long long root_start; /* 0: not recorded (journal of an older udpcork) */
+};
 
-  *j = JOURNAL_NONE;
-  id[0] = '\0';
+static int
+journal_read (int dirfd, struct journal_rec *r, uc_error_t *err)
+{
+  char buf[160], state[32] = "", root[40] = "", tail[2];
+  bool missing;
+  int n;
+
+  memset (r, 0, sizeof (*r));
   if (read_small (dirfd, UC_JOURNAL_NAME, buf, sizeof (buf), &missing, err) < 0)
     return -1;
   if (missing)
     return 0;
-  if (sscanf (buf, "%31s %63s %1s", state, id, tail) != 2 || ! uc_dump_id_valid (id))
+  n = sscanf (buf, "%31s %63s %39s %1s", state, r->id, root, tail);
+  if ((n != 2 && n != 3) || ! uc_dump_id_valid (r->id)
+      || (n == 3 && (sscanf (root, "root-%d-%llu%1s", &r->root, &r->root_start, tail) != 2 || r->root <= 0)))
     {
-      id[0] = '\0';
-      return uc_make_error (err, 0, "%s: not `STATE DUMP-ID`", UC_JOURNAL_NAME);
+      memset (r, 0, sizeof (*r));
+      return uc_make_error (err, 0, "%s: not `STATE DUMP-ID [root-PID-START]`", UC_JOURNAL_NAME);
     }
   for (int i = JOURNAL_CAPTURED; i <= JOURNAL_RETURNED; i++)
     if (strcmp (state, names[i]) == 0)
       {
-        *j = i;
+        r->j = i;
         return 0;
       }
-  id[0] = '\0';
+  memset (r, 0, sizeof (*r));
   return uc_make_error (err, 0, "%s: unknown state", UC_JOURNAL_NAME);
 }
 
@@ -109,14 +120,20 @@ write_small (int dirfd, const char *name, const char *line, uc_error_t *err)
   return 0;
 }
 
+/* ROOT > 0: the dumped container's root process, recorded with `captured`
+ * so that a later dump can tell whether that container still runs. */
 static int
-journal_write (int dirfd, enum journal j, const char *id, uc_error_t *err)
+journal_write (int dirfd, enum journal j, const char *id, pid_t root, uc_error_t *err)
 {
-  char line[128];
+  char line[160];
+  unsigned long long start = root > 0 ? uc_proc_start_time (root) : 0;
 
   if (! uc_dump_id_valid (id))
     return uc_make_error (err, 0, "invalid dump id");
-  snprintf (line, sizeof (line), "%s %s\n", names[j], id);
+  if (start)
+    snprintf (line, sizeof (line), "%s %s root-%d-%llu\n", names[j], id, root, start);
+  else
+    snprintf (line, sizeof (line), "%s %s\n", names[j], id);
   return write_small (dirfd, UC_JOURNAL_NAME, line, err);
 }
 
@@ -192,13 +209,23 @@ uc_restored_mark (int dirfd, pid_t init, uc_error_t *err)
 
 /* -------------------------------------------------------------- capture */
 
+/* Does the container an earlier dump left `captured` still run? Its
+ * datagrams are given back only when the tasks go on (network-unlock): a
+ * dump that ended with the container killed, as a checkpoint does by
+ * default, leaves them in its image, where they belong. */
+static bool
+dumped_root_runs (const struct journal_rec *r)
+{
+  return r->root_start == 0 || uc_proc_start_time (r->root) == r->root_start;
+}
+
 /* Files of an earlier dump into the same directory (podman reuses it):
- * replaced, unless their datagrams were never given back. */
+ * replaced, unless their datagrams were never given back to a container
+ * that still runs. */
 static int
 check_earlier_dump (int dirfd, const char *id, uc_error_t *err)
 {
-  char old[UC_DUMP_ID_LEN];
-  enum journal j;
+  struct journal_rec r;
 
   if (faccessat (dirfd, UC_LOG_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
     return uc_make_error (err, 0,
@@ -206,24 +233,33 @@ check_earlier_dump (int dirfd, const char *id, uc_error_t *err)
                           "out of their sockets and nobody gave back: run `udpcork recover` (see udpcork(1)) or "
                           "move it away, then retry",
                           UC_LOG_NAME);
-  if (journal_read (dirfd, &j, old, err) < 0)
+  if (journal_read (dirfd, &r, err) < 0)
     return -1;
-  if (j == JOURNAL_NONE)
+  if (r.j == JOURNAL_NONE)
     {
       unlinkat (dirfd, UC_IMG_NAME, 0); /* an image without a journal is of an aborted capture */
       return 0;
     }
-  if (strcmp (old, id) == 0)
+  if (strcmp (r.id, id) == 0)
     return uc_make_error (err, 0,
                           "%s already says `%s` for this dump: udpcork ran twice (listed twice in the "
                           "CRIU configuration?); refusing to capture again",
-                          UC_JOURNAL_NAME, names[j]);
-  if (j == JOURNAL_CAPTURED)
-    return uc_make_error (err, 0,
-                          "the image directory holds datagrams of an earlier dump (%s) that were never given "
-                          "back (%s says `captured`): move %s away (udpcork show tells what it holds) and retry",
-                          old, UC_JOURNAL_NAME, UC_IMG_NAME);
-  uc_debug ("replacing %s and %s of an earlier dump (%s)", UC_IMG_NAME, UC_JOURNAL_NAME, old);
+                          UC_JOURNAL_NAME, names[r.j]);
+  if (r.j == JOURNAL_CAPTURED && dumped_root_runs (&r))
+    {
+      if (r.root_start == 0)
+        return uc_make_error (err, 0,
+                              "the image directory holds datagrams of an earlier dump (%s) that were never given "
+                              "back (%s says `captured`): move %s away (udpcork show tells what it holds) and retry",
+                              r.id, UC_JOURNAL_NAME, UC_IMG_NAME);
+      return uc_make_error (err, 0,
+                            "the image directory holds datagrams of an earlier dump (%s) that its container, still "
+                            "there (root pid %d), never got back (a dump with --leave-stopped, or CRIU or udpcork "
+                            "killed): run `udpcork recover --pid %d DIR` (see udpcork(1)), then retry",
+                            r.id, r.root, r.root);
+    }
+  uc_debug ("replacing %s and %s of an earlier dump (%s, `%s`%s)", UC_IMG_NAME, UC_JOURNAL_NAME, r.id, names[r.j],
+            r.j == JOURNAL_CAPTURED ? ", its container is gone" : "");
   if ((unlinkat (dirfd, UC_IMG_NAME, 0) < 0 && errno != ENOENT) || unlinkat (dirfd, UC_JOURNAL_NAME, 0) < 0)
     return uc_make_error (err, errno, "remove the files of an earlier dump");
   return 0;
@@ -271,7 +307,7 @@ uc_dump_commit (struct uc_dump *d, struct uc_image *img, const char *container_i
   if (uc_image_write (d->dirfd, UC_IMG_NAME, img, err) < 0)
     return -1;
   uc_fault ("image-written");
-  if (journal_write (d->dirfd, JOURNAL_CAPTURED, d->id, err) < 0)
+  if (journal_write (d->dirfd, JOURNAL_CAPTURED, d->id, root, err) < 0)
     {
       unlinkat (d->dirfd, UC_IMG_NAME, 0);
       return -1;
@@ -338,8 +374,7 @@ int
 uc_dump_pending (const struct uc_container *c, int dirfd, const char *id, struct uc_image *img, bool *from_log,
                  bool *found, uc_error_t *err)
 {
-  char jid[UC_DUMP_ID_LEN];
-  enum journal j;
+  struct journal_rec r;
   bool torn, pinned;
 
   memset (img, 0, sizeof (*img));
@@ -368,10 +403,16 @@ uc_dump_pending (const struct uc_container *c, int dirfd, const char *id, struct
       *found = *from_log = true;
       return 0;
     }
-  if (journal_read (dirfd, &j, jid, err) < 0)
+  if (journal_read (dirfd, &r, err) < 0)
     return -1;
-  if (j != JOURNAL_CAPTURED || (id && strcmp (jid, id) != 0))
+  if (r.j != JOURNAL_CAPTURED || (id && strcmp (r.id, id) != 0))
     return 0;
+  if (! dumped_root_runs (&r))
+    {
+      uc_info ("the container of dump %s (root pid %d) is gone: its datagrams are in %s only, for a restore", r.id,
+               r.root, UC_IMG_NAME);
+      return 0;
+    }
   if (uc_image_read (dirfd, UC_IMG_NAME, img, err) < 0)
     return uc_error_wrap (err, "the journal says the datagrams are in the image, but it is unreadable");
   *found = true;
@@ -379,18 +420,29 @@ uc_dump_pending (const struct uc_container *c, int dirfd, const char *id, struct
 }
 
 int
+uc_dump_captured (int dirfd, const char *id, bool *yes, uc_error_t *err)
+{
+  struct journal_rec r;
+
+  *yes = false;
+  if (journal_read (dirfd, &r, err) < 0)
+    return -1;
+  *yes = r.j == JOURNAL_CAPTURED && strcmp (r.id, id) == 0;
+  return 0;
+}
+
+int
 uc_dump_returned (int dirfd, const char *id, bool from_log, uc_error_t *err)
 {
-  char jid[UC_DUMP_ID_LEN] = "";
-  enum journal j;
+  struct journal_rec r;
 
   if (id == NULL || *id == '\0')
     {
-      if (journal_read (dirfd, &j, jid, NULL) < 0 || jid[0] == '\0')
-        snprintf (jid, sizeof (jid), "recovered");
-      id = jid;
+      if (journal_read (dirfd, &r, NULL) < 0 || r.id[0] == '\0')
+        snprintf (r.id, sizeof (r.id), "recovered");
+      id = r.id;
     }
-  if (journal_write (dirfd, JOURNAL_RETURNED, id, err) < 0)
+  if (journal_write (dirfd, JOURNAL_RETURNED, id, 0, err) < 0)
     return -1;
   if (from_log)
     {

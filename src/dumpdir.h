@@ -13,6 +13,12 @@
  *   abort     the capture failed: the log goes if nothing it holds is still
  *             out of its socket, else it stays for network-unlock or
  *             `udpcork recover`
+ *   (post-dump changes nothing: the datagrams go back only if the tasks
+ *             go on, at network-unlock, which CRIU runs with --leave-running
+ *             or after a failure; a default checkpoint kills the tasks and
+ *             the journal stays `captured`, with the dumped root's pid and
+ *             start time: a later dump into the directory replaces the
+ *             files once that container is gone, refuses while it runs)
  *   pending   what only udpcork holds for a dump: the capture log and the
  *             slots a killed capture left pinned, or the image the journal
  *             says is `captured`
@@ -24,7 +30,7 @@
  * does not append them again.
  *
  * Files: udpcork.img, udpcork.capture (image.h), udpcork.journal
- * ("STATE DUMP-ID"), udpcork.restored (one "restored-PID-START" per line). */
+ * ("STATE DUMP-ID [root-PID-START]"), udpcork.restored (one "restored-PID-START" per line). */
 #ifndef UDPCORK_DUMPDIR_H
 #define UDPCORK_DUMPDIR_H
 
@@ -60,6 +66,9 @@ void uc_dump_abort (struct uc_dump *d, bool keep_log);
  * where they come from. */
 int uc_dump_pending (const struct uc_container *c, int dirfd, const char *id, struct uc_image *img, bool *from_log,
                      bool *found, uc_error_t *err);
+/* Does the journal say dump ID captured datagrams that are in its image
+ * only? */
+int uc_dump_captured (int dirfd, const char *id, bool *yes, uc_error_t *err);
 int uc_dump_returned (int dirfd, const char *id, bool from_log, uc_error_t *err);
 
 /* Identity of the running dump: the CRIU process (its pid, from

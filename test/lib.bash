@@ -190,6 +190,16 @@ ct_criu_log() {
 udpcork_disable() { LIBEXECDIR=$UC_LIBEXEC sh "$UC_SRC/oci-examples/criu-conf" remove >/dev/null; }
 udpcork_enable() { LIBEXECDIR=$UC_LIBEXEC sh "$UC_SRC/oci-examples/criu-conf" add >/dev/null; }
 
+# lift_criu_lock PID: remove the network lock CRIU leaves in PID's network
+# namespace when it dies or leaves the tasks stopped, as an operator would
+lift_criu_lock() {
+	local t
+	for t in iptables ip6tables; do
+		nsenter -t "$1" -n "$t" -D INPUT -j CRIU 2>/dev/null || true
+		nsenter -t "$1" -n "$t" -D OUTPUT -j CRIU 2>/dev/null || true
+	done
+}
+
 # txq_of PID PORT [WHAT]: the write queue (tx_queue, bytes) of the UDP
 # socket bound to PORT in the network namespace of PID, as the kernel
 # reports it in /proc/net/udp{,6}; WHAT names that namespace in the error.

@@ -131,7 +131,7 @@ delivered() {
 	assert_line checkpoint/udpcork.img
 	assert_line checkpoint/inventory.img
 	assert_line dump.log
-	run bash -c "tar xOf $a dump.log | grep 'udpcork-prestop: info: post-dump: gave 1 sockets their 3200 pending bytes back'"
+	run bash -c "tar xOf $a dump.log | grep 'udpcork-prestop: info: network-unlock: gave 1 sockets their 3200 pending bytes back'"
 	assert_success
 	assert_equal "$(cri_state "$id")" CONTAINER_RUNNING
 	assert [ "$(txq_of "$(cri_pid "$id")" 9001)" -gt 0 ]

@@ -77,15 +77,29 @@ prestop_killed_at() { # NAME POINT SOCKETS-TAKEN
 	prestop_killed_at kjrn journal-written 3
 }
 
-@test "post-dump give-back killed after 2 of 3 sockets (--leave-running): network-unlock finishes it, no duplicate" {
+@test "network-unlock give-back killed after 2 of 3 sockets (--leave-running): the 3rd stays in the image, udpcork recover gives it back, no duplicate" {
 	start kret
+	pid=$(ct_pid kret)
 	export UDPCORK_FAULT=returned:2
 	run ct_checkpoint kret --leave-running
 	unset UDPCORK_FAULT
-	assert_failure
-	run grep -h "already holds its 1000 pending bytes again: left alone" "$(ct_dir kret)"/work/dump.log
+	# CRIU ignores a failing network-unlock script: the app goes on
 	assert_success
-	assert_equal "$(grep -c "already holds" "$(ct_dir kret)"/work/dump.log)" 2
+	run grep -h "post-dump: the datagrams stay in udpcork.img" "$(ct_dir kret)"/work/dump.log
+	assert_success
+	assert_equal "$(cut -d' ' -f1 "$(ct_dir kret)/img/udpcork.journal")" captured
+	# a next checkpoint into the directory refuses while the container runs
+	# without its datagram
+	mkdir "$(ct_dir kret)/work2"
+	run crun checkpoint --image-path "$(ct_dir kret)/img" --work-path "$(ct_dir kret)/work2" --leave-running kret
+	assert_failure
+	run grep -h "never got back (a dump with --leave-stopped, or CRIU or udpcork killed): run \`udpcork recover --pid $pid DIR\`" \
+		"$(ct_dir kret)"/work2/dump.log
+	assert_success
+	run "$UC_BUILD/udpcork" recover --pid "$pid" "$(ct_dir kret)/img"
+	assert_success
+	assert_output --partial "gave 1 sockets their 1000 pending bytes back"
+	assert_equal "$(echo "$output" | grep -c "already holds its 1000 pending bytes again: left alone")" 2
 	aborted_and_returned kret
 	delivered_once kret
 }
@@ -139,10 +153,7 @@ prestop_killed_at() { # NAME POINT SOCKETS-TAKEN
 	run "$UC_BUILD/udpcork" recover --pid "$pid" "$(ct_dir kcriu)/img"
 	assert_success
 	assert_output --partial "nothing to recover"
-	# CRIU died with its network lock in place: lift it as an operator would
-	for t in iptables ip6tables; do
-		nsenter -t "$pid" -n "$t" -D INPUT -j CRIU 2>/dev/null || true
-		nsenter -t "$pid" -n "$t" -D OUTPUT -j CRIU 2>/dev/null || true
-	done
+	# CRIU died with its network lock in place
+	lift_criu_lock "$pid"
 	delivered_once kcriu
 }

@@ -104,7 +104,7 @@ in_place() {
 	checkpoint $name --leave-running
 	assert_equal "$(podman inspect -f '{{.State.Status}}' $name)" running
 	assert_equal "$(cut -d" " -f1 "$(pm_static $name)/checkpoint/udpcork.journal")" returned
-	run grep -h "post-dump: gave 1 sockets their 3200 pending bytes back" "$(pm_static $name)/dump.log"
+	run grep -h "network-unlock: gave 1 sockets their 3200 pending bytes back" "$(pm_static $name)/dump.log"
 	assert_success
 	assert [ "$(pm_txq $name 9001)" -gt 0 ]
 	pm_go $name
