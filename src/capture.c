@@ -55,7 +55,7 @@ mode_of (const struct uc_sock_rec *r)
 /* Uncork one armed socket, check the capture, persist it (before its slot
  * goes), then check the socket. */
 static int
-capture_one (struct uc_bpf *b, struct uc_work *w, uc_persist_fn persist, void *ctx, uc_error_t *err)
+capture_one (struct uc_bpf *b, struct uc_work *w, const struct uc_capture_sink *sink, uc_error_t *err)
 {
   const struct uc_slot *slot = uc_bpf_slot (b);
   const struct uc_sock_rec *r = &w->t->rec;
@@ -88,9 +88,15 @@ capture_one (struct uc_bpf *b, struct uc_work *w, uc_persist_fn persist, void *c
     }
   /* on disk before anything else can go wrong (UDP_CORK on an empty queue
    * too: the flag is what the socket had) */
-  if (persist && persist (ctx, w->dg, err) < 0)
+  if (sink->persist (sink->ctx, w->dg, err) < 0)
     return uc_error_wrap (err, "socket %s: its datagram is in the pinned capture map only", who);
-  w->logged = persist != NULL;
+  w->logged = true;
+  /* saved: memory holds one payload at a time, whatever the number */
+  if (w->dg->payload.len)
+    {
+      free (w->dg->payload.data);
+      w->dg->payload.data = NULL;
+    }
   q = uc_sock_outq (w->fd);
   if (q != 0)
     return uc_make_error (err, q < 0 ? errno : 0, "socket %s: write queue not empty after capture (%d bytes)", who, q);
@@ -152,8 +158,8 @@ out:
 }
 
 int
-uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t n, uc_persist_fn persist, void *ctx,
-                uc_error_t *err)
+uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t n,
+                const struct uc_capture_sink *sink, uc_error_t *err)
 {
   size_t i;
   int ret = 0;
@@ -185,7 +191,7 @@ uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t
       ret = uc_bpf_arm (b, w[i].cookie, &owner, err);
       if (ret == 0)
         {
-          ret = capture_one (b, &w[i], persist, ctx, err);
+          ret = capture_one (b, &w[i], sink, err);
           uc_bpf_disarm (b, w[i].cookie);
         }
     }
@@ -194,10 +200,11 @@ out:
   uc_bpf_detach_capture (b);
   if (ret < 0)
     {
-      size_t lost = uc_capture_rollback (w, n);
+      size_t lost = uc_capture_rollback (w, n, sink);
       if (lost)
-        uc_error_wrap (err, "capture aborted; %zu sockets could not be given their datagram back (%s)", lost,
-                       persist ? "those that were saved are in the capture log" : "lost");
+        uc_error_wrap (err, "capture aborted; %zu sockets could not be given their datagram back (those that were "
+                       "saved are in the capture log)",
+                       lost);
       else
         uc_error_wrap (err, "capture aborted, every other socket has its datagram back");
     }
@@ -205,11 +212,27 @@ out:
   return ret;
 }
 
-size_t
-uc_capture_rollback (struct uc_work *w, size_t n)
+/* Do saved sockets of W miss their payload (it is in the capture log only)? */
+static bool
+payloads_out (const struct uc_work *w, size_t n)
 {
+  for (size_t i = 0; i < n; i++)
+    if (w[i].taken && w[i].saved && w[i].dg->payload.len && w[i].dg->payload.data == NULL)
+      return true;
+  return false;
+}
+
+size_t
+uc_capture_rollback (struct uc_work *w, size_t n, const struct uc_capture_sink *sink)
+{
+  uc_error_t e = NULL;
   size_t failed = 0;
 
+  if (payloads_out (w, n) && sink->reload (sink->ctx, w, n, &e) < 0)
+    {
+      uc_err ("rollback: cannot read the datagrams back from the capture log: %s", e->msg);
+      uc_error_release (&e);
+    }
   for (size_t i = 0; i < n; i++)
     {
       uc_error_t err = NULL;
@@ -221,7 +244,7 @@ uc_capture_rollback (struct uc_work *w, size_t n)
       /* A socket whose capture failed half-way has nothing valid to give
        * back (its error was reported by the capture); one whose checks
        * failed after the log append keeps its datagram there. */
-      if (! w[i].saved)
+      if (! w[i].saved || (w[i].dg->payload.len && w[i].dg->payload.data == NULL))
         {
           failed++;
           continue;

@@ -36,19 +36,29 @@ struct uc_work
 int uc_work_open (const struct uc_container *c, struct uc_work *w, size_t n, uc_error_t *err);
 void uc_work_close (struct uc_work *w, size_t n);
 
-/* Capture every socket of W under the pinned map of DUMP_ID; PERSIST saves
- * each datagram as soon as it is out of the kernel (before its slot is
- * released). The caller is in the container's netns. On failure every
- * socket already taken is given its datagram back (so nothing is lost and
- * nothing was sent) and the error names the socket that failed. */
-typedef int (*uc_persist_fn) (void *ctx, const UcDgram *d, uc_error_t *err);
-int uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t n, uc_persist_fn persist,
-                    void *ctx, uc_error_t *err);
+/* Where captured datagrams go: PERSIST saves each one as soon as it is out
+ * of the kernel (before its slot is released); then its payload leaves
+ * memory (payload.data NULL, payload.len kept), and RELOAD brings the
+ * payloads of W back for a rollback. */
+struct uc_capture_sink
+{
+  int (*persist) (void *ctx, const UcDgram *d, uc_error_t *err);
+  int (*reload) (void *ctx, struct uc_work *w, size_t n, uc_error_t *err);
+  void *ctx;
+};
 
-/* Give every taken and saved socket of W its datagram back (rollback).
- * Returns the number of sockets whose datagram is not back in the socket
- * (each one logged; those that were logged stay in the capture log). */
-size_t uc_capture_rollback (struct uc_work *w, size_t n);
+/* Capture every socket of W under the pinned map of DUMP_ID into SINK. The
+ * caller is in the container's netns. On failure every socket already taken
+ * is given its datagram back (so nothing is lost and nothing was sent) and
+ * the error names the socket that failed. */
+int uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t n,
+                    const struct uc_capture_sink *sink, uc_error_t *err);
+
+/* Give every taken and saved socket of W its datagram back (rollback), the
+ * payloads brought back from SINK first. Returns the number of sockets whose
+ * datagram is not back in the socket (each one logged; those that were
+ * logged stay in the capture log). */
+size_t uc_capture_rollback (struct uc_work *w, size_t n, const struct uc_capture_sink *sink);
 
 /* The image entry for a slot that a killed capture left in the pinned
  * map: NULL if there is nothing to give back (the datagram never left its

@@ -304,7 +304,9 @@ uc_dump_commit (struct uc_dump *d, struct uc_image *img, const char *container_i
   img->head->has_created_ns = img->head->has_root_pid = 1;
   img->head->created_ns = uc_realtime_ns ();
   img->head->root_pid = root;
-  if (uc_image_write (d->dirfd, UC_IMG_NAME, img, err) < 0)
+  if ((d->log_open ? uc_image_write_from_log (d->dirfd, UC_IMG_NAME, img, &d->log, err)
+                   : uc_image_write (d->dirfd, UC_IMG_NAME, img, err))
+      < 0)
     return -1;
   uc_fault ("image-written");
   if (journal_write (d->dirfd, JOURNAL_CAPTURED, d->id, root, err) < 0)
@@ -317,6 +319,35 @@ uc_dump_commit (struct uc_dump *d, struct uc_image *img, const char *container_i
   if (d->log_open)
     uc_image_log_close (&d->log, true);
   d->log_open = false;
+  return 0;
+}
+
+int
+uc_dump_reload (struct uc_dump *d, struct uc_work *w, size_t n, uc_error_t *err)
+{
+  struct uc_image log = { 0 };
+  bool torn;
+  size_t k = 0;
+
+  if (! d->log_open)
+    return uc_make_error (err, 0, "no capture log");
+  if (uc_image_read_log (d->dirfd, &log, &torn, err) < 0)
+    return -1;
+  /* the log holds the sockets of W in order, each once */
+  for (size_t i = 0; i < n; i++)
+    {
+      UcDgram *dg = w[i].dg;
+
+      if (! w[i].logged || ! dg || ! dg->payload.len || dg->payload.data)
+        continue;
+      while (k < log.n_dgrams && ! (log.dgrams[k]->has_cookie && log.dgrams[k]->cookie == w[i].cookie))
+        k++;
+      if (k == log.n_dgrams || log.dgrams[k]->payload.len != dg->payload.len)
+        break;
+      dg->payload = log.dgrams[k]->payload;
+      log.dgrams[k]->payload = (ProtobufCBinaryData){ 0 };
+    }
+  uc_image_free (&log);
   return 0;
 }
 

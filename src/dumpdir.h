@@ -8,8 +8,9 @@
  *   open_log  right before the first socket is uncorked: the capture log
  *   append    one datagram out of its socket: into the capture log (its
  *             bytes stay in the pinned capture map until then: capture.h)
- *   commit    all taken: the image (fsynced), the journal `captured DUMP`,
- *             the capture log removed
+ *   commit    all taken: the image (fsynced; its datagram entries are the
+ *             capture log's, copied by the kernel), the journal
+ *             `captured DUMP`, the capture log removed
  *   abort     the capture failed: the log goes if nothing it holds is still
  *             out of its socket, else it stays for network-unlock or
  *             `udpcork recover`
@@ -58,6 +59,10 @@ int uc_dump_open_log (struct uc_dump *d, const char *container_id, uc_error_t *e
 int uc_dump_append (struct uc_dump *d, const UcDgram *dg, uc_error_t *err);
 /* IMG->head is filled (container, tool version, time, root pid ROOT). */
 int uc_dump_commit (struct uc_dump *d, struct uc_image *img, const char *container_id, pid_t root, uc_error_t *err);
+/* The payloads of W's sockets, which leave memory once in the capture log,
+ * read back from it (for a rollback). */
+struct uc_work;
+int uc_dump_reload (struct uc_dump *d, struct uc_work *w, size_t n, uc_error_t *err);
 /* KEEP_LOG: some datagram it holds is not back in its socket. */
 void uc_dump_abort (struct uc_dump *d, bool keep_log);
 

@@ -59,6 +59,7 @@ struct out
   int fd;
   size_t len;
   uint8_t *buf;
+  off_t written; /* bytes written to FD through this buffer */
 };
 
 static int
@@ -66,6 +67,8 @@ out_flush (struct out *o, uc_error_t *err)
 {
   int ret = write_all (o->fd, o->buf, o->len, err);
 
+  if (ret == 0)
+    o->written += o->len;
   o->len = 0;
   return ret;
 }
@@ -104,7 +107,12 @@ write_entry (struct out *o, const ProtobufCMessage *msg, size_t k, uc_error_t *e
   put_u32le (p, (uint32_t) size);
   protobuf_c_message_pack (msg, p + 4);
   if (big)
-    return write_all (o->fd, big, size + 4, err);
+    {
+      if (write_all (o->fd, big, size + 4, err) < 0)
+        return -1;
+      o->written += size + 4;
+      return 0;
+    }
   o->len += size + 4;
   return 0;
 }
@@ -149,7 +157,7 @@ uc_create_excl (int dirfd, const char *name, uc_error_t *err)
    * another file): the name goes, whatever it points at is left alone. */
   if (unlinkat (dirfd, name, 0) < 0 && errno != ENOENT)
     return uc_make_error (err, errno, "remove stale `%s`", name);
-  fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  fd = openat (dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return uc_make_error (err, errno, "create `%s`", name);
   if (fchmod (fd, 0600) < 0)
@@ -161,20 +169,59 @@ uc_create_excl (int dirfd, const char *name, uc_error_t *err)
   return fd;
 }
 
-int
-uc_image_write (int dirfd, const char *name, struct uc_image *img, uc_error_t *err)
+/* LEN bytes of IN from offset OFF appended to O's file, in the kernel
+ * (copy_file_range: the page cache copies itself, nothing passes through
+ * user space), or through O's buffer where the kernel cannot. */
+static int
+copy_range (struct out *o, int in, off_t off, size_t len, uc_error_t *err)
+{
+  bool kernel = true;
+
+  if (out_flush (o, err) < 0)
+    return -1;
+  while (len > 0)
+    {
+      ssize_t r = kernel ? copy_file_range (in, &off, o->fd, NULL, len, 0) : -1;
+      if (r < 0 && kernel && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+        {
+          kernel = false;
+          continue;
+        }
+      if (! kernel)
+        {
+          r = pread (in, o->buf, len < UC_OUT_SIZE ? len : UC_OUT_SIZE, off);
+          if (r > 0 && write_all (o->fd, o->buf, r, err) < 0)
+            return -1;
+          if (r > 0)
+            off += r;
+        }
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        return uc_make_error (err, errno, "copy the capture log's entries");
+      if (r == 0)
+        return uc_make_error (err, 0, "the capture log ends %zu bytes early", len);
+      len -= r;
+    }
+  return 0;
+}
+
+/* The image; its datagrams are IMG's or, with LOG, the entries of the
+ * capture log (copied as they are: the same framing). */
+static int
+write_image (int dirfd, const char *name, struct uc_image *img, const struct uc_image_log *log, uc_error_t *err)
 {
   UcHead *head = img->head;
   cleanup_free char *tmp = NULL;
   cleanup_close int fd = -1;
-  size_t k = 1;
+  size_t n_dgrams = log ? log->n : img->n_dgrams, k = 1 + n_dgrams;
 
-  if (img->n_dgrams > UINT32_MAX || img->n_rxsocks > UINT32_MAX || img->n_rxdgrams > UINT32_MAX)
+  if (n_dgrams > UINT32_MAX || img->n_rxsocks > UINT32_MAX || img->n_rxdgrams > UINT32_MAX)
     return uc_make_error (err, 0, "write image `%s`: too many entries", name);
   if (asprintf (&tmp, "%s.tmp", name) < 0)
     abort ();
   head->version = UC_IMG_VERSION;
-  head->n_dgrams = (uint32_t) img->n_dgrams;
+  head->n_dgrams = (uint32_t) n_dgrams;
   head->has_n_rxsocks = head->has_n_rxdgrams = img->n_rxsocks > 0;
   head->n_rxsocks = (uint32_t) img->n_rxsocks;
   head->n_rxdgrams = (uint32_t) img->n_rxdgrams;
@@ -182,7 +229,10 @@ uc_image_write (int dirfd, const char *name, struct uc_image *img, uc_error_t *e
   if (fd < 0)
     return uc_error_wrap (err, "write image");
   struct out o __attribute__ ((cleanup (out_free))) = { .fd = fd, .buf = xmalloc (UC_OUT_SIZE) };
-  if (write_frame (&o, head, err) < 0 || write_list (&o, (void *const *) img->dgrams, img->n_dgrams, &k, err) < 0
+  if (write_frame (&o, head, err) < 0
+      || (log ? copy_range (&o, log->fd, log->start, log->end - log->start, err)
+              : write_list (&o, (void *const *) img->dgrams, img->n_dgrams, &(size_t){ 1 }, err))
+             < 0
       || write_list (&o, (void *const *) img->rxsocks, img->n_rxsocks, &k, err) < 0
       || write_list (&o, (void *const *) img->rxdgrams, img->n_rxdgrams, &k, err) < 0 || out_flush (&o, err) < 0
       || (fsync (fd) < 0 && uc_make_error (err, errno, "fsync") < 0)
@@ -194,6 +244,21 @@ uc_image_write (int dirfd, const char *name, struct uc_image *img, uc_error_t *e
   if (fsync_dir (dirfd, err) < 0)
     return uc_error_wrap (err, "write image `%s`", name);
   return 0;
+}
+
+int
+uc_image_write (int dirfd, const char *name, struct uc_image *img, uc_error_t *err)
+{
+  return write_image (dirfd, name, img, NULL, err);
+}
+
+int
+uc_image_write_from_log (int dirfd, const char *name, struct uc_image *img, const struct uc_image_log *log,
+                         uc_error_t *err)
+{
+  if (img->n_dgrams)
+    return uc_make_error (err, 0, "write image `%s`: datagrams both in memory and in the capture log", name);
+  return write_image (dirfd, name, img, log, err);
 }
 
 /* ------------------------------------------------------------ capture log */
@@ -223,6 +288,7 @@ uc_image_log_open (int dirfd, UcHead *head, struct uc_image_log *l, uc_error_t *
       uc_image_log_close (l, true);
       return uc_error_wrap (err, "capture log `%s`", UC_LOG_NAME);
     }
+  l->start = l->end = o.written;
   return 0;
 }
 
@@ -231,8 +297,10 @@ uc_image_log_append (struct uc_image_log *l, const UcDgram *d, uc_error_t *err)
 {
   struct out o = { .fd = l->fd, .buf = l->buf };
 
-  if (write_entry (&o, &d->base, ++l->n, err) < 0 || out_flush (&o, err) < 0)
+  if (write_entry (&o, &d->base, l->n + 1, err) < 0 || out_flush (&o, err) < 0)
     return uc_error_wrap (err, "capture log `%s`", UC_LOG_NAME);
+  l->n++;
+  l->end += o.written;
   return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include "error.h"
 #include "udpcork.pb-c.h"
 
@@ -45,6 +46,12 @@ struct uc_image
  * head's version and counts from IMG. */
 int uc_image_write (int dirfd, const char *name, struct uc_image *img, uc_error_t *err);
 
+/* The same with the datagram entries of the capture log LOG, copied in
+ * the kernel as they are (IMG holds no datagram). */
+struct uc_image_log;
+int uc_image_write_from_log (int dirfd, const char *name, struct uc_image *img, const struct uc_image_log *log,
+                             uc_error_t *err);
+
 /* Read NAME in DIRFD: framing, then semantic validation. Returns 0 and
  * fills *IMG (free with uc_image_free), or -1 with *ERR ((*err)->status is
  * ENOENT if the file does not exist). Symlinks, non-regular files and files
@@ -58,8 +65,9 @@ int uc_image_parse (const void *data, size_t len, const char *name, struct uc_im
 struct uc_image_log
 {
   int dirfd, fd;
-  size_t n;
-  uint8_t *buf; /* each entry packed here, then written at once */
+  size_t n;          /* entries appended */
+  off_t start, end;  /* where they lie in the file */
+  uint8_t *buf;      /* each entry packed here, then written at once */
 };
 int uc_image_log_open (int dirfd, UcHead *head, struct uc_image_log *l, uc_error_t *err);
 int uc_image_log_append (struct uc_image_log *l, const UcDgram *d, uc_error_t *err);
@@ -85,7 +93,7 @@ void uc_image_free (struct uc_image *img);
 int uc_file_map (int dirfd, const char *name, size_t max, const void **data, size_t *len, uc_error_t *err);
 void uc_file_unmap (const void *data, size_t len);
 
-/* Create NAME in DIRFD exclusively (0600, never following a link): a stale
+/* Create NAME in DIRFD exclusively (0600, read-write, never following a link): a stale
  * file of that name is removed first. Returns the fd, or -1 with *ERR. */
 int uc_create_excl (int dirfd, const char *name, uc_error_t *err);
 

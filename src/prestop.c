@@ -34,6 +34,12 @@ persist (void *ctx, const UcDgram *d, uc_error_t *err)
   return uc_dump_append (ctx, d, err);
 }
 
+static int
+reload (void *ctx, struct uc_work *w, size_t n, uc_error_t *err)
+{
+  return uc_dump_reload (ctx, w, n, err);
+}
+
 static void
 run_free (struct run *r)
 {
@@ -46,9 +52,6 @@ run_free (struct run *r)
     }
   free (r->w);
   free (r->t);
-  free (r->img.dgrams); /* the entries belong to r->w */
-  r->img.dgrams = NULL;
-  r->img.n_dgrams = 0;
   uc_image_free (&r->img);
   uc_dump_abort (&r->dump, true);
   uc_bpf_close (&r->b);
@@ -81,6 +84,7 @@ static int
 capture (const struct uc_hook *h, uc_error_t *err)
 {
   struct run r = { .dump.log.fd = -1 };
+  const struct uc_capture_sink sink = { persist, reload, &r.dump };
   UcHead head = UC_HEAD__INIT;
   size_t bytes = 0, i, lost;
   int64_t t0 = uc_action_start_ns ();
@@ -116,21 +120,19 @@ capture (const struct uc_hook *h, uc_error_t *err)
   uc_fault ("discovered");
   if (uc_work_open (&r.c, r.w, r.n_w, err) < 0 || (r.n_w > 0 && uc_dump_open_log (&r.dump, h->id, err) < 0))
     goto out;
-  if (uc_capture_all (&r.b, h->dump_id, r.w, r.n_w, persist, &r.dump, err) < 0)
+  if (uc_capture_all (&r.b, h->dump_id, r.w, r.n_w, &sink, err) < 0)
     {
       /* every datagram taken went back to its socket (else the error says
        * which did not, and the log keeps those it holds) */
       uc_dump_abort (&r.dump, any_out (r.w, r.n_w));
       goto out;
     }
+  /* the datagrams are in the capture log (the image copies them from
+   * there), the receive queues in r.img */
   r.img.head = &head;
-  r.img.dgrams = xcalloc (r.n_w, sizeof (*r.img.dgrams));
-  for (i = 0; i < r.n_w; i++)
-    r.img.dgrams[i] = r.w[i].dg;
-  r.img.n_dgrams = r.n_w;
   if (uc_dump_commit (&r.dump, &r.img, h->id, h->pid, err) < 0)
     {
-      lost = uc_capture_rollback (r.w, r.n_w);
+      lost = uc_capture_rollback (r.w, r.n_w, &sink);
       if (lost)
         uc_error_wrap (err, "image not saved and %zu sockets could not be given their datagram back (they are in %s)",
                        lost, UC_LOG_NAME);

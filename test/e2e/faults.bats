@@ -104,6 +104,28 @@ prestop_killed_at() { # NAME POINT SOCKETS-TAKEN
 	delivered_once kret
 }
 
+@test "the image cannot be written (ENOSPC) after 3 captures: every socket gets its datagram back from the capture log, once" {
+	local b
+	b=$(ct_dir knospc)
+	ct_app knospc manysock -f 4 -n 3 -s 3000
+	ct_run knospc
+	ct_wait knospc ready
+	# room for the capture log (3 x 3 KiB: 3 pages), not for the image too
+	mkdir -p "$b/img" "$b/work"
+	mount -t tmpfs -o size=16k,mode=0700 uc-nospc "$b/img"
+	run crun checkpoint --image-path "$b/img" --work-path "$b/work" knospc
+	assert_failure
+	run grep -h "image not saved; every socket has its datagram back" "$b/work/dump.log"
+	[ "$status" -eq 0 ] || { grep -h udpcork "$b/work/dump.log"; umount "$b/img"; false; }
+	assert [ ! -e "$b/img/udpcork.capture" ]
+	assert [ ! -e "$b/img/udpcork.journal" ]
+	umount "$b/img"
+	touch "$(ct_out knospc)/go"
+	ct_wait knospc done 30
+	run cat "$(ct_out knospc)/result"
+	assert_output "count=3 bytes=9000"
+}
+
 @test "poststart killed after 1 of 3 sockets: the restore fails, the image is intact, a second restore delivers once" {
 	kpost=kpost-$RANDOM # a failed restore leaves busy cgroups behind (see README)
 	start $kpost

@@ -361,6 +361,26 @@ test_many_entries (void)
   for (i = 0; i < N && ret == 0; i++)
     ret = uc_image_log_append (&l, &many[i], &err);
   tap_check_ok (ret, &err, "capture log: every entry appended");
+  /* the image made of the log's entries (copied by the kernel) */
+  UcHead head2 = sample_head;
+  struct uc_image from = { .head = &head2 };
+  ret = uc_image_write_from_log (dirfd, "fromlog.img", &from, &l, &err);
+  tap_check_ok (ret, &err, "image written from the capture log's entries");
+  ret = uc_image_read (dirfd, "fromlog.img", &img, &err);
+  tap_check_ok (ret, &err, "that image read back");
+  if (ret == 0)
+    {
+      same = 0;
+      for (i = 0; i < img.n_dgrams && i < N; i++)
+        same += same_dgram (img.dgrams[i], &many[i]);
+      CHECK (img.n_dgrams == N && img.head->n_dgrams == N && same == N,
+             "image from the log: all %d entries in order (%zu equal)", N, same);
+      uc_image_free (&img);
+    }
+  from.n_dgrams = 1;
+  ret = uc_image_write_from_log (dirfd, "fromlog.img", &from, &l, &err);
+  tap_check_error (ret, &err, "both in memory and in the capture log", "datagrams in memory and in the log: refused");
+  unlinkat (dirfd, "fromlog.img", 0);
   uc_image_log_close (&l, false);
   ret = uc_image_read_log (dirfd, &img, &torn, &err);
   tap_check_ok (ret, &err, "capture log read back");
