@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -33,6 +34,32 @@ syslog_reachable (void)
   return ok;
 }
 
+/* Per-socket lines (uc_note) are gathered and written UC_NOTES_SIZE bytes
+ * at a time (10000 lines were 10000 writes into CRIU's log pipe); any other
+ * message, and the exit, writes them first, so the order stays. A hook
+ * killed with SIGKILL loses the notes not yet written, never a summary,
+ * warning or error. */
+#define UC_NOTES_SIZE (32u << 10)
+static char notes[UC_NOTES_SIZE];
+static size_t notes_len;
+
+static void
+notes_flush (void)
+{
+  size_t off = 0;
+
+  while (off < notes_len)
+    {
+      ssize_t r = write (STDERR_FILENO, notes + off, notes_len - off);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break; /* nowhere to report it */
+      off += r;
+    }
+  notes_len = 0;
+}
+
 void
 uc_log_init (const char *prog, int verbose)
 {
@@ -40,6 +67,7 @@ uc_log_init (const char *prog, int verbose)
 
   log_prog = prog;
   log_verbose = verbose || (env && *env && *env != '0');
+  atexit (notes_flush);
 }
 
 void
@@ -64,6 +92,21 @@ uc_log (int prio, const char *fmt, ...)
         msg = buf; /* truncated */
       va_end (ap);
     }
+  if (! to_syslog)
+    {
+      char line[1200];
+      int l = snprintf (line, sizeof (line), "%s: %s: %s\n", log_prog, names[prio], msg);
+
+      if (l > 0 && (size_t) l < sizeof (line))
+        {
+          if (notes_len + l > sizeof (notes))
+            notes_flush ();
+          memcpy (notes + notes_len, line, l);
+          notes_len += l;
+          goto out;
+        }
+    }
+  notes_flush ();
   /* one write per line (stderr is unbuffered) */
   fprintf (stderr, "%s: %s: %s\n", log_prog, names[prio], msg);
   if (to_syslog && log_syslog < 0)
@@ -74,6 +117,7 @@ uc_log (int prio, const char *fmt, ...)
     }
   if (to_syslog && log_syslog)
     syslog (prio, "%s", msg);
+out:
   if (msg != buf)
     free (msg);
   errno = e;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Logging: stderr (with the program name; CRIU copies a hook's stderr into
  * its dump or restore log) and syslog (LOG_DAEMON), if a syslog daemon
- * listens. Per-socket detail (uc_note) goes to stderr only: the system log
- * gets one summary per run, warnings and errors, not 10000 lines for a
- * checkpoint of 10000 sockets. */
+ * listens. Per-socket detail (uc_note) goes to stderr only, written in
+ * batches (log.c): the system log gets one summary per run, warnings and
+ * errors, not 10000 lines for a checkpoint of 10000 sockets. */
 #ifndef UDPCORK_LOG_H
 #define UDPCORK_LOG_H
 
