@@ -344,8 +344,7 @@ uc_dump_reload (struct uc_dump *d, struct uc_work *w, size_t n, uc_error_t *err)
         k++;
       if (k == log.n_dgrams || log.dgrams[k]->payload.len != dg->payload.len)
         break;
-      dg->payload = log.dgrams[k]->payload;
-      log.dgrams[k]->payload = (ProtobufCBinaryData){ 0 };
+      uc_img_bytes (&dg->payload, log.dgrams[k]->payload.data, dg->payload.len);
     }
   uc_image_free (&log);
   return 0;

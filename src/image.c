@@ -397,6 +397,85 @@ struct section
   size_t *done;
 };
 
+/* A varint of P[*I..N) into *V; false if it runs off the end. */
+static bool
+varint (const uint8_t *p, size_t n, size_t *i, uint64_t *v)
+{
+  *v = 0;
+  for (unsigned shift = 0; *i < n && shift < 64; shift += 7)
+    {
+      uint8_t b = p[(*i)++];
+      *v |= (uint64_t) (b & 0x7f) << shift;
+      if (! (b & 0x80))
+        return true;
+    }
+  return false;
+}
+
+/* Where the last occurrence of length-delimited field FIELD lies in the
+ * packed message P (already unpacked by protobuf-c, so well formed). */
+static bool
+find_bytes (const uint8_t *p, size_t n, uint32_t field, size_t *off, size_t *len)
+{
+  size_t i = 0;
+  bool found = false;
+
+  while (i < n)
+    {
+      uint64_t key, v;
+
+      if (! varint (p, n, &i, &key))
+        return false;
+      switch (key & 7)
+        {
+        case 0: /* varint */
+          if (! varint (p, n, &i, &v))
+            return false;
+          break;
+        case 2: /* length-delimited */
+          if (! varint (p, n, &i, &v) || v > n - i)
+            return false;
+          if ((key >> 3) == field)
+            {
+              *off = i;
+              *len = v;
+              found = true;
+            }
+          i += v;
+          break;
+        case 1: /* 64-bit */
+          i += 8;
+          break;
+        case 5: /* 32-bit */
+          i += 4;
+          break;
+        default:
+          return false;
+        }
+      if (i > n)
+        return false;
+    }
+  return found;
+}
+
+/* A datagram unpacked from a mapped file: its payload points into the
+ * mapping (the copy protobuf-c made goes at once, so the heap never holds
+ * more than one payload). */
+static void
+borrow_payload (UcDgram *d, const uint8_t *data, size_t size)
+{
+  size_t off = 0, len = 0;
+
+  static uint32_t field;
+
+  if (field == 0)
+    field = protobuf_c_message_descriptor_get_field_by_name (&uc_dgram__descriptor, "payload")->id;
+  if (d->payload.len == 0 || ! find_bytes (data, size, field, &off, &len) || len != d->payload.len)
+    return;
+  free (d->payload.data);
+  d->payload.data = (uint8_t *) data + off;
+}
+
 static int
 read_section (struct cursor *c, const struct section *s, size_t first, size_t n, bool to_end, bool *torn,
               uc_error_t *err)
@@ -428,6 +507,10 @@ read_section (struct cursor *c, const struct section *s, size_t first, size_t n,
       if (to_end)
         xgrow (s->out, &cap, i + 1, sizeof (void *));
       (*s->out)[i] = protobuf_c_message_unpack (s->desc, NULL, size, data);
+      if ((*s->out)[i] != NULL && c->mapped && s->desc == &uc_dgram__descriptor)
+        borrow_payload ((*s->out)[i], data, size);
+      /* after the last look at the entry: a read fault maps the pages
+       * around it again (fault-around) */
       cursor_release (c);
       if ((*s->out)[i] == NULL)
         return uc_make_error (err, 0, "corrupt %s at byte offset %zu", name, at);
@@ -470,6 +553,11 @@ parse (struct cursor *c, bool log, bool *torn, struct uc_image *img, uc_error_t 
   size_t n;
 
   memset (img, 0, sizeof (*img));
+  if (c->mapped)
+    {
+      img->map = c->buf; /* IMG owns the mapping from here */
+      img->map_len = c->len;
+    }
   if (check_frame (c, err) < 0 || read_head (c, img, err) < 0)
     return -1;
   if (log)
@@ -552,8 +640,8 @@ read_file (int dirfd, const char *name, bool log, bool *torn, struct uc_image *i
   if (uc_file_map (dirfd, name, UC_IMG_MAX_FILE, &data, &c.len, err) < 0)
     return uc_error_wrap (err, "read %s `%s`", log ? "capture log" : "image", name);
   c.buf = data;
+  /* the mapping is IMG's now (freed by uc_image_free, also on failure) */
   ret = parse_checked (&c, log, torn, name, img, err);
-  uc_file_unmap (data, c.len);
   return ret;
 }
 
@@ -609,7 +697,13 @@ uc_image_free (struct uc_image *img)
   if (img == NULL)
     return;
   for (i = 0; i < img->n_dgrams; i++)
-    uc_dgram__free_unpacked (img->dgrams[i], NULL);
+    {
+      UcDgram *d = img->dgrams[i];
+      if (d && img->map && d->payload.data >= img->map && d->payload.data < img->map + img->map_len)
+        d->payload.data = NULL; /* in the mapping */
+      if (d)
+        uc_dgram__free_unpacked (d, NULL);
+    }
   free (img->dgrams);
   for (i = 0; i < img->n_rxsocks; i++)
     uc_rxsock__free_unpacked (img->rxsocks[i], NULL);
@@ -619,7 +713,26 @@ uc_image_free (struct uc_image *img)
   free (img->rxdgrams);
   if (img->head)
     uc_head__free_unpacked (img->head, NULL);
+  if (img->map)
+    uc_file_unmap (img->map, img->map_len);
   memset (img, 0, sizeof (*img));
+}
+
+void
+uc_image_drop (const struct uc_image *img, const UcDgram *d)
+{
+  size_t page = (size_t) sysconf (_SC_PAGESIZE);
+  uintptr_t from, to;
+
+  if (! img->map || d->payload.data < img->map || d->payload.data >= img->map + img->map_len)
+    return;
+  /* from the page where it starts (the entries before it are done: the
+   * reader goes in order, and a page read again comes back from the page
+   * cache) to the page where the next entry starts */
+  from = (uintptr_t) d->payload.data & ~(uintptr_t) (page - 1);
+  to = ((uintptr_t) d->payload.data + d->payload.len) & ~(uintptr_t) (page - 1);
+  if (to > from)
+    madvise ((void *) from, to - from, MADV_DONTNEED);
 }
 
 void

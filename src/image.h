@@ -38,6 +38,11 @@ struct uc_image
   UcRxsock **rxsocks;
   size_t n_rxdgrams;
   UcRxdgram **rxdgrams;
+  /* Read from a file (uc_image_read, uc_image_read_log): the file's
+   * mapping, which the datagrams' payloads point into rather than being
+   * copied (memory holds only the payloads in use: uc_image_drop). */
+  const uint8_t *map;
+  size_t map_len;
 };
 
 /* Write NAME in DIRFD atomically, mode 0600: an exclusively created
@@ -84,6 +89,10 @@ int uc_image_parse_unvalidated (const void *data, size_t len, bool log, struct u
 /* Fill a protobuf bytes field with a malloc'ed copy of LEN bytes (an empty
  * field gets a 1-byte buffer). */
 void uc_img_bytes (ProtobufCBinaryData *b, const void *data, size_t len);
+
+/* D's payload has been used: its pages of IMG's mapping go from memory
+ * (any page read again comes back from the page cache). */
+void uc_image_drop (const struct uc_image *img, const UcDgram *d);
 
 /* Free what *IMG owns and zero it; safe on a zeroed struct. */
 void uc_image_free (struct uc_image *img);

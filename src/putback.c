@@ -179,6 +179,7 @@ uc_give_back (const struct uc_container *c, const struct uc_image *img, struct u
         return uc_error_wrap (err, "socket %s: datagram of %zu bytes not put back (it stays in the image)", who,
                               d->payload.len);
       put_one (d, who, stats, "returned");
+      uc_image_drop (img, d);
     }
   return 0;
 }
@@ -218,6 +219,7 @@ restore_pending (struct uc_bpf *b, const struct uc_container *c, const struct uc
         return uc_error_wrap (err, "socket %s: datagram of %zu bytes not put back (it stays in the image)", who,
                               d->payload.len);
       put_one (d, who, stats, "restored");
+      uc_image_drop (img, d);
     }
   return verify (b, img, ino, err);
 }

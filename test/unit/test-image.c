@@ -354,6 +354,20 @@ test_many_entries (void)
       for (i = 0; i < img.n_dgrams && i < N; i++)
         same += same_dgram (img.dgrams[i], &many[i]);
       CHECK (img.n_dgrams == N && same == N, "all %d round trip in order (%zu equal)", N, same);
+      size_t mapped = 0, nonempty = 0;
+      for (i = 0; i < N; i++)
+        nonempty += many[i].payload.len > 0;
+      for (i = 0; i < img.n_dgrams; i++)
+        mapped += img.map && img.dgrams[i]->payload.len && img.dgrams[i]->payload.data >= img.map
+                  && img.dgrams[i]->payload.data + img.dgrams[i]->payload.len <= img.map + img.map_len;
+      CHECK (mapped == nonempty && nonempty > 0, "every non-empty payload points into the file's mapping (%zu of %zu)",
+             mapped, nonempty);
+      for (i = 0; i < img.n_dgrams; i++)
+        uc_image_drop (&img, img.dgrams[i]);
+      same = 0;
+      for (i = 0; i < img.n_dgrams && i < N; i++)
+        same += same_dgram (img.dgrams[i], &many[i]);
+      CHECK (same == N, "payloads read again after their pages were dropped: still equal (%zu)", same);
       uc_image_free (&img);
     }
 
