@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "dumpdir.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "bpfobj.h"
@@ -12,6 +14,7 @@
 #include "fault.h"
 #include "image.h"
 #include "log.h"
+#include "state.h"
 #include "util.h"
 #include "validate.h"
 #include "xalloc.h"
@@ -65,6 +68,28 @@ struct journal_rec
   unsigned long long root_start; /* 0: not recorded (journal of an older udpcork) */
 };
 
+/* "root-PID-START" of a `captured` record: a pid the kernel could hand out
+ * (1 .. UC_PID_MAX) and a start time in clock ticks, digits only. */
+static bool
+journal_root_parse (const char *s, struct journal_rec *r)
+{
+  unsigned long long pid, start;
+  char *end;
+
+  if (strncmp (s, "root-", 5) != 0 || ! isdigit ((unsigned char) s[5]))
+    return false;
+  errno = 0;
+  pid = strtoull (s + 5, &end, 10);
+  if (errno || *end != '-' || pid == 0 || pid > UC_PID_MAX || ! isdigit ((unsigned char) end[1]))
+    return false;
+  start = strtoull (end + 1, &end, 10);
+  if (errno || *end != '\0')
+    return false;
+  r->root = (pid_t) pid;
+  r->root_start = start;
+  return true;
+}
+
 static int
 journal_read (int dirfd, struct journal_rec *r, uc_error_t *err)
 {
@@ -78,8 +103,7 @@ journal_read (int dirfd, struct journal_rec *r, uc_error_t *err)
   if (missing)
     return 0;
   n = sscanf (buf, "%31s %63s %39s %1s", state, r->id, root, tail);
-  if ((n != 2 && n != 3) || ! uc_dump_id_valid (r->id)
-      || (n == 3 && (sscanf (root, "root-%d-%llu%1s", &r->root, &r->root_start, tail) != 2 || r->root <= 0)))
+  if ((n != 2 && n != 3) || ! uc_dump_id_valid (r->id) || (n == 3 && ! journal_root_parse (root, r)))
     {
       memset (r, 0, sizeof (*r));
       return uc_make_error (err, 0, "%s: not `STATE DUMP-ID [root-PID-START]`", UC_JOURNAL_NAME);
@@ -92,6 +116,17 @@ journal_read (int dirfd, struct journal_rec *r, uc_error_t *err)
       }
   memset (r, 0, sizeof (*r));
   return uc_make_error (err, 0, "%s: unknown state", UC_JOURNAL_NAME);
+}
+
+/* Does the journal of DIRFD say `captured` by dump ID (any dump: NULL)? */
+static int
+journal_captured (int dirfd, const char *id, struct journal_rec *r, bool *yes, uc_error_t *err)
+{
+  *yes = false;
+  if (journal_read (dirfd, r, err) < 0)
+    return -1;
+  *yes = r->j == JOURNAL_CAPTURED && (id == NULL || strcmp (r->id, id) == 0);
+  return 0;
 }
 
 /* NAME in DIRFD replaced atomically by LINE. */
@@ -433,10 +468,11 @@ uc_dump_pending (const struct uc_container *c, int dirfd, const char *id, struct
       *found = *from_log = true;
       return 0;
     }
-  if (journal_read (dirfd, &r, err) < 0)
+  if (journal_captured (dirfd, id, &r, found, err) < 0)
     return -1;
-  if (r.j != JOURNAL_CAPTURED || (id && strcmp (r.id, id) != 0))
+  if (! *found)
     return 0;
+  *found = false;
   if (! dumped_root_runs (&r))
     {
       uc_info ("the container of dump %s (root pid %d) is gone: its datagrams are in %s only, for a restore", r.id,
@@ -454,11 +490,7 @@ uc_dump_captured (int dirfd, const char *id, bool *yes, uc_error_t *err)
 {
   struct journal_rec r;
 
-  *yes = false;
-  if (journal_read (dirfd, &r, err) < 0)
-    return -1;
-  *yes = r.j == JOURNAL_CAPTURED && strcmp (r.id, id) == 0;
-  return 0;
+  return journal_captured (dirfd, id, &r, yes, err);
 }
 
 int

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Unit tests of the trust boundary: the validator (src/validate.c), the
  * packet codec (src/packet.c), the control-message builder (src/cmsg.c)
- * and the archive reader (src/archive_image.c). Each hostile field gets a
+ * the archive reader (src/archive_image.c) and the image directory's
+ * journal (src/dumpdir.c). Each hostile field gets a
  * one-line error naming it; the builders stay in bounds whatever they are
  * given; attributes that need privilege are left out. */
 #include "archive_image.h"
 #include "caps.h"
 #include "cmsg.h"
 #include "criuimg.h"
+#include "dumpdir.h"
 #include "image.h"
 #include "packet.h"
 #include "validate.h"
@@ -17,8 +19,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static uint8_t lo4[4] = { 127, 0, 0, 1 }, any4[4], dst4[4] = { 10, 0, 0, 2 }, lo6[16] = { [15] = 1 };
 static uint8_t payload[70000];
@@ -520,6 +524,54 @@ test_criu_core (void)
                    "CRIU core image: wrong magic");
 }
 
+/* The journal of an image directory (udpcork.journal) as a hostile file:
+ * only `STATE DUMP-ID [root-PID-START]` with a pid Linux could hand out. */
+static void
+journal_is (int dirfd, const char *line, int want_ret, bool want_yes, const char *desc)
+{
+  uc_error_t err = NULL;
+  bool yes = ! want_yes;
+  int fd = openat (dirfd, UC_JOURNAL_NAME, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int ret;
+
+  if (fd < 0 || write (fd, line, strlen (line)) != (ssize_t) strlen (line) || close (fd) < 0)
+    abort ();
+  ret = uc_dump_captured (dirfd, "dump-1", &yes, &err);
+  if (want_ret < 0)
+    tap_check_error (ret, &err, UC_JOURNAL_NAME, desc);
+  else
+    CHECK (ret == 0 && yes == want_yes, "%s", desc);
+  uc_error_release (&err);
+}
+
+static void
+test_journal (void)
+{
+  char dir[] = "/tmp/uc-journal-XXXXXX";
+  int dirfd;
+
+  if (! mkdtemp (dir) || (dirfd = open (dir, O_RDONLY | O_DIRECTORY)) < 0)
+    abort ();
+  journal_is (dirfd, "captured dump-1\n", 0, true, "journal: captured, no root (older udpcork)");
+  journal_is (dirfd, "captured dump-1 root-42-123456\n", 0, true, "journal: captured with root pid and start");
+  journal_is (dirfd, "returned dump-1 \n", 0, false, "journal: returned");
+  journal_is (dirfd, "captured dump-2 root-42-1\n", 0, false, "journal: captured by another dump");
+  journal_is (dirfd, "captured dump-1 root-0-1\n", -1, false, "journal: root pid 0");
+  journal_is (dirfd, "captured dump-1 root--5-1\n", -1, false, "journal: negative root pid");
+  journal_is (dirfd, "captured dump-1 root-4194305-1\n", -1, false, "journal: root pid above PID_MAX_LIMIT");
+  journal_is (dirfd, "captured dump-1 root-99999999999999999999999-1\n", -1, false, "journal: root pid overflows");
+  journal_is (dirfd, "captured dump-1 root-42-99999999999999999999999\n", -1, false, "journal: start time overflows");
+  journal_is (dirfd, "captured dump-1 root-42-+7\n", -1, false, "journal: signed start time");
+  journal_is (dirfd, "captured dump-1 root-42\n", -1, false, "journal: no start time");
+  journal_is (dirfd, "captured dump-1 root-42-7x\n", -1, false, "journal: trailing junk in root");
+  journal_is (dirfd, "captured ../../etc root-42-7\n", -1, false, "journal: dump id with a slash");
+  journal_is (dirfd, "captured dump-1 root-42-7 more\n", -1, false, "journal: a fourth field");
+  journal_is (dirfd, "gone dump-1\n", -1, false, "journal: unknown state");
+  unlinkat (dirfd, UC_JOURNAL_NAME, 0);
+  close (dirfd);
+  rmdir (dir);
+}
+
 int
 main (void)
 {
@@ -533,5 +585,6 @@ main (void)
   test_capture_decode ();
   test_archive ();
   test_criu_core ();
+  test_journal ();
   return tap_done ();
 }
