@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer target: the udpcork.img reader (framing + validation) and, for
  * images it accepts, every consumer without system calls (control
- * messages, raw packets, table, JSON); and the CRIU core-image reader.
+ * messages, raw packets, table, JSON); the same bytes read from a mapped
+ * file, payloads used in place; and the CRIU core-image reader.
  * Build and run with `make fuzz`. */
 #include "consume.h"
 #include "criuimg.h"
@@ -24,8 +25,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       if (err == NULL || err->msg == NULL)
         abort (); /* a failure must say why */
       uc_error_release (&err);
+      fuzz_mapped_same (data, size, false, NULL, false);
       return 0;
     }
+  fuzz_mapped_same (data, size, false, &img, true);
   if (img.head == NULL || img.n_dgrams != img.head->n_dgrams || (img.n_dgrams && img.dgrams == NULL)
       || img.n_rxsocks != img.head->n_rxsocks || img.n_rxdgrams != img.head->n_rxdgrams)
     abort (); /* promised by a successful parse */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer target: the capture-log reader (udpcork.capture: entries up
- * to the end, a torn last one dropped), then the consumers of what it
- * accepts. */
+ * to the end, a torn last one dropped), in memory and from a mapped file,
+ * then the consumers of what it accepts. */
 #include "consume.h"
 
 #include <stdint.h>
@@ -18,8 +18,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       if (err == NULL || err->msg == NULL)
         abort ();
       uc_error_release (&err);
+      fuzz_mapped_same (data, size, true, NULL, false);
       return 0;
     }
+  fuzz_mapped_same (data, size, true, &img, true);
   if (img.head == NULL || img.n_rxsocks || img.n_rxdgrams)
     abort ();
   fuzz_consume (&img, size > 8 ? data[size - 1] | data[size / 2] << 8 : 0);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Unit tests of the trust boundary: the validator (src/validate.c), the
- * packet codec (src/packet.c), the control-message builder (src/cmsg.c)
+ * packet codec (src/packet.c), the control-message builder (src/cmsg.c),
  * the archive reader (src/archive_image.c) and the image directory's
  * journal (src/dumpdir.c). Each hostile field gets a
  * one-line error naming it; the builders stay in bounds whatever they are
