@@ -117,7 +117,9 @@ canary (struct uc_bpf *b, int family, uc_error_t *err)
   const char *fam = family == AF_INET ? "IPv4" : "IPv6";
   struct sockaddr_storage ss = { .ss_family = family };
   socklen_t sl = family == AF_INET ? sizeof (struct sockaddr_in) : sizeof (struct sockaddr_in6);
-  int r = -1, s = -1, one = 1, zero = 0, ret = -1;
+  cleanup_close int r = socket (family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  cleanup_close int s = socket (family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int one = 1, zero = 0, ret = -1;
   __u64 cookie = 0;
   socklen_t cl = sizeof (cookie);
   char c;
@@ -126,18 +128,13 @@ canary (struct uc_bpf *b, int family, uc_error_t *err)
     ((struct sockaddr_in *) &ss)->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
   else
     ((struct sockaddr_in6 *) &ss)->sin6_addr = in6addr_loopback;
-  r = socket (family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  s = socket (family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (r < 0 || s < 0 || bind (r, (struct sockaddr *) &ss, sl) < 0 || getsockname (r, (struct sockaddr *) &ss, &sl) < 0
       || setsockopt (s, IPPROTO_UDP, UDP_CORK, &one, sizeof (one)) < 0
       || sendto (s, "!", 1, 0, (struct sockaddr *) &ss, sl) != 1
       || getsockopt (s, SOL_SOCKET, SO_COOKIE, &cookie, &cl) < 0)
-    {
-      uc_make_error (err, errno, "%s capture check: cannot cork a test datagram on the container's loopback", fam);
-      goto out;
-    }
+    return uc_make_error (err, errno, "%s capture check: cannot cork a test datagram on the container's loopback", fam);
   if (uc_bpf_arm (b, cookie, NULL, err) < 0)
-    goto out;
+    return -1;
   setsockopt (s, IPPROTO_UDP, UDP_CORK, &zero, sizeof (zero));
   if (slot->count != 1 || slot->state != UC_SLOT_CAPTURED || recv (r, &c, 1, MSG_DONTWAIT) >= 0)
     uc_make_error (err, 0,
@@ -149,11 +146,6 @@ canary (struct uc_bpf *b, int family, uc_error_t *err)
   else
     ret = 0;
   uc_bpf_disarm (b, cookie);
-out:
-  if (r >= 0)
-    close (r);
-  if (s >= 0)
-    close (s);
   return ret;
 }
 

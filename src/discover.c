@@ -68,10 +68,10 @@ owner_cb (pid_t pid, int fd, unsigned long ino, void *data)
 static int
 check_unseen (const struct uc_container *c, struct uc_target *t, uc_error_t *err)
 {
-  int fd, dom, proto, cork, outq, ret = 0;
+  cleanup_close int fd = uc_sock_open (c, t->pid, t->fd, NULL, NULL);
+  int dom, proto, cork, outq, ret = 0;
   char who[160];
 
-  fd = uc_sock_open (c, t->pid, t->fd, NULL, NULL);
   if (fd < 0)
     return 0; /* gone meanwhile: nothing to save */
   dom = uc_sockopt (fd, SOL_SOCKET, SO_DOMAIN, -1);
@@ -94,7 +94,6 @@ check_unseen (const struct uc_container *c, struct uc_target *t, uc_error_t *err
       else
         uc_debug ("socket %s: not visible to the UDP iterator, not corked", who);
     }
-  close (fd);
   return ret;
 }
 
@@ -228,14 +227,13 @@ quick_cb (pid_t pid, int fd, unsigned long ino, void *data)
       s->maybe = true; /* queued data, or a UDP socket the table does not show */
       return 1;
     }
-  fd = uc_sock_open (s->c, pid, fd, NULL, NULL);
-  if (fd < 0)
+  cleanup_close int sk = uc_sock_open (s->c, pid, fd, NULL, NULL);
+  if (sk < 0)
     return 0;
-  cork = uc_sockopt (fd,
+  cork = uc_sockopt (sk,
                      strncasecmp (proto, "UDP-Lite", 8) == 0 || strncasecmp (proto, "UDPLITE", 7) == 0 ? IPPROTO_UDPLITE
                                                                                                        : IPPROTO_UDP,
                      UDP_CORK, -1);
-  close (fd);
   if (cork > 0)
     {
       s->maybe = true;

@@ -225,8 +225,6 @@ give_back (const struct uc_hook *h, uc_error_t *err)
 
   ret = uc_container_open (h->pid, &c, err);
   if (ret == 0)
-    ret = uc_rx_peek_undo (&c, h->dirfd, err);
-  if (ret == 0)
     ret = uc_recover (&c, h->dirfd, h->dump_id, uc_action_name (h->action), &found, err);
   uc_container_close (&c);
   return ret;

@@ -4,6 +4,7 @@
 #include "dumpdir.h"
 #include "log.h"
 #include "putback.h"
+#include "rxsave.h"
 #include "util.h"
 #include "xalloc.h"
 
@@ -17,6 +18,9 @@ uc_recover (const struct uc_container *c, int dirfd, const char *id, const char 
   bool from_log;
   int ret;
 
+  /* first the receive queues' peek state a killed dump may have left */
+  if (uc_rx_peek_undo (c, dirfd, err) < 0)
+    return -1;
   if (uc_dump_pending (c, dirfd, id, &img, &from_log, found, err) < 0)
     return -1;
   if (! *found)

@@ -11,7 +11,9 @@
 /* Where the datagrams are: the capture log if udpcork-prestop died while
  * capturing, else the image if the journal says `captured`. Only for the
  * dump ID (NULL: whichever dump). Sockets that already hold their datagram
- * again are skipped. *FOUND tells whether there was anything to give back. */
+ * again are skipped. *FOUND tells whether there was anything to give back.
+ * Receive queues a killed dump left peeked get their SO_PEEK_OFF and
+ * receive options back first (uc_rx_peek_undo). */
 int uc_recover (const struct uc_container *c, int dirfd, const char *id, const char *why, bool *found, uc_error_t *err);
 
 #endif

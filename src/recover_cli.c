@@ -8,8 +8,8 @@
 #include <unistd.h>
 #include "log.h"
 #include "recover.h"
-#include "rxsave.h"
 #include "show.h"
+#include "xalloc.h"
 
 int
 uc_recover_main (int argc, char **argv)
@@ -23,7 +23,8 @@ uc_recover_main (int argc, char **argv)
   struct uc_container c = UC_CONTAINER_INIT;
   uc_error_t err = NULL;
   bool found = false;
-  int opt, pid = 0, verbose = 0, dirfd, ret;
+  cleanup_close int dirfd = -1;
+  int opt, pid = 0, verbose = 0, ret;
 
   while ((opt = getopt_long (argc, argv, "p:vh", opts, NULL)) != -1)
     switch (opt)
@@ -54,15 +55,11 @@ uc_recover_main (int argc, char **argv)
   else
     ret = uc_container_open (pid, &c, &err);
   if (ret == 0)
-    ret = uc_rx_peek_undo (&c, dirfd, &err);
-  if (ret == 0)
     ret = uc_recover (&c, dirfd, NULL, "recover", &found, &err);
   if (ret == 0 && ! found)
     printf ("nothing to recover in %s: no datagram is held only there\n", argv[optind]);
   if (ret < 0)
     uc_log_error (&err);
   uc_container_close (&c);
-  if (dirfd >= 0)
-    close (dirfd);
   return ret < 0 ? 1 : 0;
 }

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "sha256.h"
 #include "util.h"
+#include "xalloc.h"
 #include <inttypes.h>
 #include <sys/socket.h>
 #include <yajl/yajl_gen.h>
@@ -239,7 +240,8 @@ show_dir (const char *dir, bool json)
   struct uc_image img = { 0 };
   uc_error_t err = NULL;
   struct stat st;
-  int dirfd, ret;
+  cleanup_close int dirfd = -1;
+  int ret;
 
   if (stat (dir, &st) == 0 && S_ISREG (st.st_mode))
     {
@@ -260,7 +262,6 @@ show_dir (const char *dir, bool json)
           return 1;
         }
       ret = uc_image_read (dirfd, UC_IMG_NAME, &img, &err);
-      close (dirfd);
     }
   if (ret < 0 && err && err->status == ENOENT)
     {

@@ -224,10 +224,11 @@ uc_state_parse_json (const char *buf, size_t len, struct uc_state *st, uc_error_
 yajl_val
 uc_json_parse_file (const char *path, size_t max, uc_error_t *err)
 {
-  char errbuf[512] = "", *buf;
+  char errbuf[512] = "";
+  cleanup_free char *buf = NULL;
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   yajl_val root;
   size_t len;
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
   if (fd < 0)
     {
@@ -236,13 +237,10 @@ uc_json_parse_file (const char *path, size_t max, uc_error_t *err)
     }
   if (uc_read_all (fd, max, &buf, &len, err) < 0)
     {
-      close (fd);
       uc_error_wrap (err, "read `%s`", path);
       return NULL;
     }
-  close (fd);
   root = yajl_tree_parse (buf, errbuf, sizeof (errbuf));
-  free (buf);
   if (root == NULL)
     {
       first_line (errbuf);
