@@ -271,6 +271,70 @@ checksum_ok (const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t 
   return sum == 0xffff;
 }
 
+/* What the kernel did to IPv4 options at IP_OPTIONS (ip_options_compile
+ * without a packet: the record-route and timestamp pointers advanced past
+ * the slot the output path fills) is undone, so that the options given
+ * back are the ones the application set; whatever the offsets and pointers
+ * say, nothing outside the 40 bytes is written. */
+static void
+ipopt_unwinds (const char *desc, const uint8_t *set, const uint8_t *compiled, size_t len, uint8_t rr, uint8_t ts,
+               uint8_t need)
+{
+  struct uc_sock_rec r = { .cork_optlen = len, .cork_opt_rr = rr, .cork_opt_ts = ts, .cork_opt_need = need };
+  uint8_t out[UC_MAX_IPOPT];
+
+  memcpy (r.cork_opt, compiled, len);
+  uc_ipopt_unwind (&r, out);
+  CHECK (memcmp (out, set, len) == 0, "IPv4 options unwound: %s", desc);
+}
+
+static void
+test_ipopt_unwind (void)
+{
+  static const uint8_t rr_set[8] = { 7, 7, 4 }, rr_kernel[8] = { 7, 7, 8 };
+  static const uint8_t rr2_set[12] = { 7, 11, 8, 10, 0, 0, 1 }, rr2_kernel[12] = { 7, 11, 12, 10, 0, 0, 1 };
+  static const uint8_t ts_set[8] = { 68, 8, 5, 0 }, ts_kernel[8] = { 68, 8, 9, 0 };
+  static const uint8_t tsa_set[12] = { 68, 12, 5, 1 }, tsa_kernel[12] = { 68, 12, 13, 1 };
+  static const uint8_t tsp_set[12] = { 68, 12, 5, 3, 127, 0, 0, 1 }, tsp_kernel[12] = { 68, 12, 13, 3, 127, 0, 0, 1 };
+  static const uint8_t both_set[16] = { 1, 7, 7, 4, 0, 0, 0, 0, 68, 8, 5, 0 },
+                       both_kernel[16] = { 1, 7, 7, 8, 0, 0, 0, 0, 68, 8, 9, 0 };
+  uint8_t hostile[UC_MAX_IPOPT + 64];
+  bool guard_ok = true;
+
+  ipopt_unwinds ("record route, one empty slot", rr_set, rr_kernel, 8, 20, 0, UC_OPT_RR_NEEDADDR);
+  ipopt_unwinds ("record route, one address set by the application", rr2_set, rr2_kernel, 12, 20, 0,
+                 UC_OPT_RR_NEEDADDR);
+  ipopt_unwinds ("timestamps only", ts_set, ts_kernel, 8, 0, 20, UC_OPT_TS_NEEDTIME);
+  ipopt_unwinds ("address and timestamp", tsa_set, tsa_kernel, 12, 0, 20, UC_OPT_TS_NEEDTIME | UC_OPT_TS_NEEDADDR);
+  ipopt_unwinds ("prespecified address kept, its timestamp cleared", tsp_set, tsp_kernel, 12, 0, 20,
+                 UC_OPT_TS_NEEDTIME);
+  ipopt_unwinds ("NOOP, record route, timestamp", both_set, both_kernel, 12, 21, 28,
+                 UC_OPT_RR_NEEDADDR | UC_OPT_TS_NEEDTIME);
+  ipopt_unwinds ("nothing to fill: left as is", rr_kernel, rr_kernel, 8, 20, 0, 0);
+  /* hostile offsets and pointers: stays within the 40 bytes (ASan) */
+  for (unsigned off = 0; off < UC_MAX_IPOPT; off++)
+    for (unsigned ptr = 0; ptr < 256; ptr += 5)
+      {
+        struct uc_sock_rec r = { .cork_optlen = UC_MAX_IPOPT,
+                                 .cork_opt_rr = 20 + off,
+                                 .cork_opt_ts = 20 + off,
+                                 .cork_opt_need = UC_OPT_RR_NEEDADDR | UC_OPT_TS_NEEDTIME };
+        memset (r.cork_opt, 0xff, sizeof (r.cork_opt));
+        r.cork_opt[off] = 68;
+        if (off + 1 < UC_MAX_IPOPT)
+          r.cork_opt[off + 1] = (uint8_t) (ptr * 7);
+        if (off + 2 < UC_MAX_IPOPT)
+          r.cork_opt[off + 2] = (uint8_t) ptr;
+        if (off + 3 < UC_MAX_IPOPT)
+          r.cork_opt[off + 3] = (uint8_t) (ptr & 3);
+        memset (hostile, 0xa5, sizeof (hostile));
+        uc_ipopt_unwind (&r, hostile);
+        for (size_t i = UC_MAX_IPOPT; i < sizeof (hostile); i++)
+          guard_ok &= hostile[i] == 0xa5;
+      }
+  CHECK (guard_ok, "IPv4 options unwound: hostile offsets and pointers write nothing past the 40 bytes");
+}
+
 static void
 test_rx_packet (void)
 {
@@ -580,6 +644,7 @@ main (void)
   test_validate_dgram ();
   test_validate_image ();
   test_ipopt ();
+  test_ipopt_unwind ();
   test_rx_packet ();
   test_cmsg ();
   test_capture_decode ();
