@@ -215,7 +215,7 @@ delivered() {
 	delivered c-pl 3100
 }
 
-@test "checkpointctl-udpcork: plugin description (exit 42), tree view, JSON merged under checkpointctl's socket entries" {
+@test "checkpointctl-udpcork: plugin description (exit 42), tree view, JSON merged under checkpointctl's socket entries (and a one-line error without jq)" {
 	local pod id a=$CD_BASE/cri-ck.tar p=checkpointctl-udpcork
 	pod=$(cri_pod pod-ck)
 	id=$(cri_ctr "$pod=pod-ck" c-ck -- /rxq -f 4 -n 20 -c)
@@ -233,6 +233,14 @@ delivered() {
 	run bash -c "'$p' --format json '$a' | jq -c '[.[0].sockets[] | .pid as \$p | .open_sockets[] | select(.udpcork) | {pid: \$p, port: .data.src_port, fd: .udpcork.fd, bytes: .udpcork.pending.bytes, queued: .udpcork.rx_queue.datagrams}]'"
 	assert_success
 	assert_output '[{"pid":1,"port":9100,"fd":4,"bytes":500,"queued":20}]'
+	# JSON without jq on PATH: one line saying what to install
+	local nojq=$BATS_TEST_TMPDIR/nojq
+	mkdir -p "$nojq"
+	ln -s "$(command -v checkpointctl)" "$(command -v udpcork)" "$nojq/"
+	run env PATH="$nojq" "$(command -v "$p")" --format json "$a"
+	assert_equal "$status" 2
+	assert_output --partial "jq, which is not installed"
+	assert_equal "${#lines[@]}" 1
 }
 
 @test "CRI restore from a checkpoint OCI image (the Kubernetes way: image annotated org.criu.checkpoint.container.name)" {
