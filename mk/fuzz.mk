@@ -14,7 +14,8 @@
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= state image log archive capture
+# every test/fuzz/fuzz-NAME.c is a target NAME
+FUZZ_TARGETS ?= $(patsubst test/fuzz/fuzz-%.c,%,$(wildcard test/fuzz/fuzz-*.c))
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS   = $(CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link

@@ -25,6 +25,16 @@ fuzz_one() {
 	grep -q "^ok fuzz: $1: .* no crash" <<<"$output"
 }
 
+@test "fuzz: every target in test/fuzz has its test in this file" {
+	local f name missing=
+	for f in test/fuzz/fuzz-*.c; do
+		name=${f#test/fuzz/fuzz-}
+		name=${name%.c}
+		grep -q "^	fuzz_one $name\$" "$BATS_TEST_FILENAME" || missing="$missing $name"
+	done
+	[ -z "$missing" ] || { echo "no test runs:$missing"; false; }
+}
+
 @test "fuzz: state JSON reader, ${UDPCORK_FUZZ_SECONDS:-30} s, no crash" {
 	fuzz_one state
 }
