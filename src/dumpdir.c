@@ -184,16 +184,26 @@ uc_dump_id (const char *image_dir, char id[UC_DUMP_ID_LEN])
 
 /* ------------------------------------------------------- restore marker */
 
+/* The line udpcork.restored holds for a restore: under CRIU the restored
+ * init (pid and start time: every restore of an image is a real one and
+ * gets its datagrams); in OCI mode (IMAGE: the image's dump id) the image
+ * itself, since the hook runs at every start of the container, restores or
+ * not, and only one of them can be the restore of that image. */
 static void
-restore_id (pid_t init, char id[UC_DUMP_ID_LEN])
+restore_id (pid_t init, const char *image, char *id, size_t len)
 {
-  snprintf (id, UC_DUMP_ID_LEN, "restored-%d-%llu", init, uc_proc_start_time (init));
+  if (image)
+    snprintf (id, len, "image-%s", uc_dump_id_valid (image) ? image : "unnamed");
+  else
+    snprintf (id, len, "restored-%d-%llu", init, uc_proc_start_time (init));
 }
 
+#define RESTORE_ID_LEN (UC_DUMP_ID_LEN + 16)
+
 int
-uc_restored_check (int dirfd, pid_t init, bool *done, uc_error_t *err)
+uc_restored_check (int dirfd, pid_t init, const char *image, bool *done, uc_error_t *err)
 {
-  char buf[4096], id[UC_DUMP_ID_LEN], *save = NULL;
+  char buf[4096], id[RESTORE_ID_LEN], *save = NULL;
   bool missing;
 
   *done = false;
@@ -201,7 +211,7 @@ uc_restored_check (int dirfd, pid_t init, bool *done, uc_error_t *err)
     return -1;
   if (missing)
     return 0;
-  restore_id (init, id);
+  restore_id (init, image, id, sizeof (id));
   for (char *l = strtok_r (buf, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
     if (strcmp (l, id) == 0)
       *done = true;
@@ -209,24 +219,20 @@ uc_restored_check (int dirfd, pid_t init, bool *done, uc_error_t *err)
 }
 
 int
-uc_restored_mark (int dirfd, pid_t init, uc_error_t *err)
+uc_restored_mark (int dirfd, pid_t init, const char *image, uc_error_t *err)
 {
-  char buf[4096], id[UC_DUMP_ID_LEN];
+  char buf[4096], id[RESTORE_ID_LEN];
   cleanup_free char *all = NULL;
-  bool missing;
+  bool missing = true;
   size_t keep;
 
-  if (read_small (dirfd, UC_RESTORED_NAME, buf, sizeof (buf), &missing, err) < 0)
-    {
-      uc_error_release (err);
-      buf[0] = '\0';
-    }
-  if (missing)
+  /* an unreadable record is replaced */
+  if (read_small (dirfd, UC_RESTORED_NAME, buf, sizeof (buf), &missing, NULL) < 0 || missing)
     buf[0] = '\0';
-  restore_id (init, id);
+  restore_id (init, image, id, sizeof (id));
   /* the last restores only: the file stays small */
   keep = strlen (buf);
-  while (keep > sizeof (buf) - 2 * UC_DUMP_ID_LEN)
+  while (keep > sizeof (buf) - 2 * RESTORE_ID_LEN)
     {
       char *nl = strchr (buf, '\n');
       if (nl == NULL)

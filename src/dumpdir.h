@@ -80,10 +80,12 @@ int uc_dump_returned (int dirfd, const char *id, bool from_log, uc_error_t *err)
  * CRTOOLS_IMAGE_DIR=/proc/PID/fd/N or our parent, and its start time). */
 void uc_dump_id (const char *image_dir, char id[UC_DUMP_ID_LEN]);
 
-/* Did the restored container whose init is INIT (pid and start time)
- * already get this image's datagrams? */
-int uc_restored_check (int dirfd, pid_t init, bool *done, uc_error_t *err);
+/* Did this restore already get the image's datagrams? Under CRIU (IMAGE
+ * NULL) a restore is the restored init (pid and start time); in OCI mode,
+ * where the hook runs at every start, the image (IMAGE: its dump id) is
+ * delivered once, whatever container start asks again. */
+int uc_restored_check (int dirfd, pid_t init, const char *image, bool *done, uc_error_t *err);
 /* Record that it did. */
-int uc_restored_mark (int dirfd, pid_t init, uc_error_t *err);
+int uc_restored_mark (int dirfd, pid_t init, const char *image, uc_error_t *err);
 
 #endif

@@ -15,6 +15,7 @@ run (const struct uc_hook *h, uc_error_t *err)
   struct uc_container c = UC_CONTAINER_INIT;
   struct uc_putback_stats stats;
   int64_t t0 = uc_action_start_ns ();
+  const char *image = NULL;
   bool done = false;
   int ret;
 
@@ -31,11 +32,18 @@ run (const struct uc_hook *h, uc_error_t *err)
     ret = uc_make_error (err, 0, "%s: no container pid", uc_action_name (h->action));
   if (ret == 0)
     ret = uc_container_open (h->pid, &c, err);
-  /* Exactly once per restored container: a second run (a poststart hook
-   * runs at every start) must not append the datagrams again. */
+  /* Exactly once per restore: a second run must not append the datagrams
+   * again; in OCI mode (a poststart hook runs at every start of the
+   * container) the image is delivered once, to the start that restored it. */
+  if (h->action == UC_ACTION_OCI)
+    image = img.head->dump_id ? img.head->dump_id : "";
   if (ret == 0)
-    ret = uc_restored_check (h->dirfd, h->pid, &done, err);
-  if (ret == 0 && done)
+    ret = uc_restored_check (h->dirfd, h->pid, image, &done, err);
+  if (ret == 0 && done && image)
+    uc_info ("container pid %d: the datagrams of this image were already restored (%s says so): a later start of "
+             "the container does not get them again",
+             h->pid, UC_RESTORED_NAME);
+  else if (ret == 0 && done)
     uc_info ("container pid %d already got the datagrams of this image (%s says so): nothing to do", h->pid,
              UC_RESTORED_NAME);
   else if (ret == 0)
@@ -45,7 +53,7 @@ run (const struct uc_hook *h, uc_error_t *err)
   if (ret == 0 && ! done)
     {
       uc_error_t e = NULL;
-      if (uc_restored_mark (h->dirfd, h->pid, &e) < 0)
+      if (uc_restored_mark (h->dirfd, h->pid, image, &e) < 0)
         {
           uc_warn ("cannot record the restore in the image directory (%s): a second run would find the sockets "
                    "already holding their datagrams and leave them alone",

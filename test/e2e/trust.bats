@@ -368,7 +368,7 @@ counters() { # "MARKED SENT"
 	q=$(ct_txq t8 9001)
 	run sh -c "crun state t8 | $S --image-dir /tmp/uc-trust/img8"
 	assert_success
-	assert_output --partial "already got the datagrams of this image"
+	assert_output --partial "the datagrams of this image were already restored"
 	assert_equal "$(ct_txq t8 9001)" "$q"
 	rm /tmp/uc-trust/img8/udpcork.restored
 	run sh -c "crun state t8 | $S --image-dir /tmp/uc-trust/img8"
@@ -381,6 +381,45 @@ counters() { # "MARKED SENT"
 	ct_wait t8 done 15
 	run cat "$(ct_out t8)/recv.meta"
 	assert_output "count=1 len=3200 sport=9001"
+}
+
+# rxq_of PID PORT: the receive queue (rx_queue, bytes) of the UDP socket on
+# PORT in the network namespace of PID.
+rxq_of() {
+	local q
+	q=$(nsenter -t "$1" -n cat /proc/net/udp /proc/net/udp6 |
+		awk -v p=":$(printf '%04X' "$2")" '$2 ~ p"$" { split($5, q, ":"); print q[2]; exit }')
+	echo $((16#${q:-x}))
+}
+
+@test "finding 8: OCI mode: a later start of the container (a new init, not a restore) gets no datagram of an image already restored" {
+	local d=/tmp/uc-trust/img8s
+	ct_app t8q rxq -f 4 -n 5
+	ct_run t8q
+	ct_wait t8q ready
+	crun pause t8q
+	mkdir -p "$d"
+	run sh -c "crun state t8q | $P --image-dir $d"
+	assert_success
+	ct_rm t8q
+	# the restore: a container whose socket is empty gets the 5 datagrams
+	ct_app t8r rxq -f 4 -n 0
+	ct_run t8r
+	ct_wait t8r ready
+	run sh -c "crun state t8r | $S --image-dir $d"
+	assert_success
+	assert_output --partial "and 5 unread datagrams"
+	assert [ "$(rxq_of "$(ct_pid t8r)" 9100)" -gt 0 ]
+	ct_rm t8r
+	# a later start, not a restore: nothing
+	ct_app t8s rxq -f 4 -n 0
+	ct_run t8s
+	ct_wait t8s ready
+	run sh -c "crun state t8s | $S --image-dir $d"
+	assert_success
+	assert_output --partial "the datagrams of this image were already restored"
+	assert_equal "$(rxq_of "$(ct_pid t8s)" 9100)" 0
+	ct_rm t8s
 }
 
 @test "low: prestop killed while peeking a receive queue: network-unlock puts SO_PEEK_OFF and the receive options back" {
