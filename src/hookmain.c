@@ -36,7 +36,8 @@ usage (FILE *out, const struct uc_hook_def *def)
 /* The image directory of this run, opened as its source deserves
  * (imgdir.h). */
 static int
-open_image_dir (const struct uc_state *st, const struct uc_opts *o, const struct uc_annotations *ann, uc_error_t *err)
+open_image_dir (const struct uc_state *st, const struct uc_opts *o, const struct uc_annotations *ann,
+                bool *by_annotation, uc_error_t *err)
 {
   const char *dir;
   int fd;
@@ -58,6 +59,7 @@ open_image_dir (const struct uc_state *st, const struct uc_opts *o, const struct
     return uc_make_error (err, 0,
                           "no image directory: pass --image-dir DIR (or set the annotation " UC_ANNOTATION_IMAGE_DIR
                           " to a directory under " UC_IMAGE_ROOT ")");
+  *by_annotation = true;
   return uc_imgdir_open_beneath (UC_IMAGE_ROOT, dir, err);
 }
 
@@ -114,14 +116,28 @@ resolve (const struct uc_state *st, const struct uc_opts *o, struct uc_hook *h, 
                UC_ANNOTATION_DISABLE, uc_annotation (h->ann, UC_ANNOTATION_DISABLE));
       return UC_HOOK_SKIP;
     }
-  h->dirfd = open_image_dir (st, o, h->ann, err);
+  h->dirfd = open_image_dir (st, o, h->ann, &h->dir_by_annotation, err);
   if (h->dirfd < 0)
     return -1;
   if (st->action == UC_ACTION_OCI)
-    snprintf (h->dump_id, sizeof (h->dump_id), "oci-%d", st->pid);
+    snprintf (h->dump_id, sizeof (h->dump_id), "oci-%d-%llu", st->pid, uc_proc_start_time (st->pid));
   else
     uc_dump_id (st->image_dir, h->dump_id);
   return 0;
+}
+
+int
+uc_hook_image_is_ours (const struct uc_hook *h, const struct uc_image *img, uc_error_t *err)
+{
+  const char *owner = img->head ? img->head->container_id : NULL;
+
+  if (! h->dir_by_annotation || (owner && h->id && strcmp (owner, h->id) == 0))
+    return 0;
+  return uc_make_error (err, 0,
+                        "the image directory named by the annotation %s holds the image of container %s, not of %s: "
+                        "refusing (an annotation names only its own container's directory; root can restore an "
+                        "image into another container with --image-dir)",
+                        UC_ANNOTATION_IMAGE_DIR, owner && *owner ? owner : "(unknown)", h->id ? h->id : "?");
 }
 
 static void

@@ -30,6 +30,7 @@ struct uc_hook
   const struct uc_annotations *ann; /* the state's, else the bundle's (maybe empty) */
   struct uc_runtime_rec rt;         /* the runtime's record, if any knows the container */
   int dirfd;                        /* the image directory */
+  bool dir_by_annotation;           /* ... named by the container's annotation (whoever creates it sets it) */
   char dump_id[UC_DUMP_ID_LEN];     /* the dump this run belongs to (prestop) */
 };
 
@@ -50,5 +51,10 @@ extern const struct uc_hook_def uc_poststart_hook;
 
 /* Options, input, resolution, logging, exit status. */
 int uc_hook_main (int argc, char **argv, const struct uc_hook_def *def);
+
+/* An image directory an annotation named is the container's own: an image
+ * there must be of this container (its head's container id), else -1. A
+ * directory root named (--image-dir, CRIU's) may hold any container's. */
+int uc_hook_image_is_ours (const struct uc_hook *h, const struct uc_image *img, uc_error_t *err);
 
 #endif

@@ -28,7 +28,8 @@ run (const struct uc_hook *h, uc_error_t *err)
     }
   if (ret < 0)
     return -1;
-  if (h->pid <= 0)
+  ret = uc_hook_image_is_ours (h, &img, err);
+  if (ret == 0 && h->pid <= 0)
     ret = uc_make_error (err, 0, "%s: no container pid", uc_action_name (h->action));
   if (ret == 0)
     ret = uc_container_open (h->pid, &c, err);

@@ -2,6 +2,7 @@
 /* udpcork-prestop: take pending datagrams out of a container's sockets
  * before CRIU dumps it; give them back once the dump is over. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
 #include "capture.h"
@@ -80,6 +81,23 @@ any_out (const struct uc_work *w, size_t n)
 }
 
 /* network-lock (or OCI mode): discover, capture, save. */
+/* A directory an annotation named may hold an earlier image only of this
+ * same container: a dump never replaces another container's image. */
+static int
+check_dir_owner (const struct uc_hook *h, uc_error_t *err)
+{
+  struct uc_image img;
+  int ret;
+
+  if (! h->dir_by_annotation || faccessat (h->dirfd, UC_IMG_NAME, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+    return 0;
+  ret = uc_image_read (h->dirfd, UC_IMG_NAME, &img, err);
+  if (ret == 0)
+    ret = uc_hook_image_is_ours (h, &img, err);
+  uc_image_free (&img);
+  return ret;
+}
+
 static int
 capture (const struct uc_hook *h, uc_error_t *err)
 {
@@ -91,6 +109,8 @@ capture (const struct uc_hook *h, uc_error_t *err)
   bool maybe = true;
   int ret = -1;
 
+  if (check_dir_owner (h, err) < 0)
+    return -1;
   /* Loading the BPF programs costs tens of ms, opening the pinned ones
    * nothing: without a BPF filesystem, a look at /proc first (slow with
    * thousands of sockets: the kernel walks its table for every read) says

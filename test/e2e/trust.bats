@@ -196,7 +196,7 @@ state_with_dir() {
 	crun state "$1" | jq -c --arg d "$2" '.annotations["io.github.udpcork.image-dir"] = $d'
 }
 
-@test "finding 5: annotation image directories only under the image root, no symlink on the way, root-owned, not writable by others" {
+@test "finding 5: annotation image directories only under the image root, no symlink on the way, root-owned, not writable by others, the container's own" {
 	saved t5 -f 4 -m cork -s 100,300
 	emptied t5
 	root=/var/lib/udpcork/images
@@ -216,9 +216,22 @@ state_with_dir() {
 		assert_output --partial "refusing"
 	done
 	assert_equal "$(ct_txq t5 9001)" 0
-	# the same image in a proper directory is put back
 	cp "$(ct_dir t5)/img/udpcork.img" "$root/t-good/"
 	chmod 0700 "$root/t-good"
+	# another container naming t5's directory gets nothing of it, and its
+	# dump does not replace it
+	target t5x -f 4 -m cork -s 100,300
+	emptied t5x
+	for hook in "$S" "$P"; do
+		state_with_dir t5x "$root/t-good" >/tmp/uc-trust/state.json
+		run sh -c "$hook </tmp/uc-trust/state.json"
+		echo "$output"
+		one_line_error
+		assert_output --partial "holds the image of container t5, not of t5x: refusing"
+	done
+	assert_equal "$(ct_txq t5x 9001)" 0
+	cmp "$(ct_dir t5)/img/udpcork.img" "$root/t-good/udpcork.img"
+	# t5's own annotation: the image is put back
 	state_with_dir t5 "$root/t-good" >/tmp/uc-trust/state.json
 	run sh -c "$S </tmp/uc-trust/state.json"
 	crun resume t5
