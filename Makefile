@@ -56,8 +56,9 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ib
 #   PURE_SRC   no system call on a container: formats, validation, codecs
 #              (unit tests and fuzz targets use these alone)
 #   KERNEL_SRC what acts on containers, sockets and BPF
-PURE_SRC   := src/error.c src/log.c src/util.c src/xalloc.c src/state.c src/image.c src/validate.c src/packet.c \
-              src/cmsg.c src/criuimg.c src/sha256.c src/archive_image.c src/fault.c src/show.c $(BUILD)/udpcork.pb-c.c
+PURE_SRC   := src/error.c src/log.c src/util.c src/xalloc.c src/state.c src/image_write.c src/image_read.c \
+              src/fileio.c src/pbwire.c src/validate.c src/packet.c src/cmsg.c src/criuimg.c src/sha256.c \
+              src/archive_image.c src/fault.c src/show.c $(BUILD)/udpcork.pb-c.c
 KERNEL_SRC := src/container.c src/bpfobj.c src/discover.c src/capture.c src/caps.c src/reinject.c src/route.c \
               src/dumpdir.c src/rxsave.c src/rxinject.c src/putback.c src/recover.c src/recover_cli.c src/runtime.c \
               src/imgdir.c src/sock.c src/prestop.c src/poststart.c src/hookmain.c

@@ -3,84 +3,8 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include "image.h"
-
-/* One protobuf field: number, wire type, and its value (varint) or its
- * bytes (length-delimited). Returns false at the end or on bad framing. */
-struct field
-{
-  uint32_t num, wt;
-  uint64_t v;
-  const uint8_t *p;
-  size_t len;
-};
-
-static bool
-varint (const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-  *v = 0;
-  for (int s = 0; s < 64 && *p < end; s += 7)
-    {
-      uint8_t c = *(*p)++;
-      *v |= (uint64_t) (c & 0x7f) << s;
-      if (! (c & 0x80))
-        return true;
-    }
-  return false;
-}
-
-static bool
-next_field (const uint8_t **p, const uint8_t *end, struct field *f, bool *bad)
-{
-  uint64_t key;
-
-  *bad = false;
-  if (*p >= end)
-    return false;
-  if (! varint (p, end, &key) || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
-    return ! (*bad = true);
-  f->num = (uint32_t) (key >> 3);
-  f->wt = key & 7;
-  switch (f->wt)
-    {
-    case 0:
-      if (! varint (p, end, &f->v))
-        return ! (*bad = true);
-      return true;
-    case 1:
-    case 5:
-      if ((size_t) (end - *p) < (f->wt == 1 ? 8u : 4u))
-        return ! (*bad = true);
-      *p += f->wt == 1 ? 8 : 4;
-      return true;
-    case 2:
-      if (! varint (p, end, &f->v) || f->v > (uint64_t) (end - *p))
-        return ! (*bad = true);
-      f->p = *p;
-      f->len = (size_t) f->v;
-      *p += f->len;
-      return true;
-    default:
-      return ! (*bad = true);
-    }
-}
-
-/* The length-delimited field NUM of a message (the last one, as protobuf
- * merges), or NULL. */
-static const uint8_t *
-submessage (const uint8_t *p, size_t len, uint32_t num, size_t *out_len, bool *bad)
-{
-  const uint8_t *end = p + len, *found = NULL;
-  struct field f;
-
-  while (next_field (&p, end, &f, bad))
-    if (f.num == num && f.wt == 2)
-      {
-        found = f.p;
-        *out_len = f.len;
-      }
-  return *bad ? NULL : found;
-}
+#include "fileio.h"
+#include "pbwire.h"
 
 static uint32_t
 get_u32le (const uint8_t *p)
@@ -94,7 +18,7 @@ uc_criu_core_caps (const uint8_t *data, size_t len, uint64_t *eff, uc_error_t *e
   const uint8_t *core, *tc, *creds, *p, *end;
   size_t size, tcl = 0, crl = 0;
   unsigned words = 0;
-  struct field f;
+  struct uc_pb_field f;
   bool bad = false;
 
   *eff = 0;
@@ -104,12 +28,12 @@ uc_criu_core_caps (const uint8_t *data, size_t len, uint64_t *eff, uc_error_t *e
   if (size > len - 12)
     return uc_make_error (err, 0, "CRIU core image: truncated entry");
   core = data + 12;
-  tc = submessage (core, size, 5, &tcl, &bad);
-  creds = tc ? submessage (tc, tcl, 10, &crl, &bad) : NULL;
+  tc = uc_pb_find_bytes (core, size, 5, &tcl, &bad);
+  creds = tc ? uc_pb_find_bytes (tc, tcl, 10, &crl, &bad) : NULL;
   if (creds == NULL)
     return uc_make_error (err, 0, "CRIU core image: %s", bad ? "malformed" : "no credentials");
   /* cap_eff: repeated uint32, unpacked (one varint per word) or packed */
-  for (p = creds, end = creds + crl; next_field (&p, end, &f, &bad);)
+  for (p = creds, end = creds + crl; uc_pb_next (&p, end, &f, &bad);)
     {
       if (f.num != 11)
         continue;
@@ -119,7 +43,7 @@ uc_criu_core_caps (const uint8_t *data, size_t len, uint64_t *eff, uc_error_t *e
         for (const uint8_t *q = f.p, *qe = f.p + f.len; q < qe && words < 2;)
           {
             uint64_t w;
-            if (! varint (&q, qe, &w))
+            if (! uc_pb_varint (&q, qe, &w))
               return uc_make_error (err, 0, "CRIU core image: malformed capabilities");
             *eff |= (w & 0xffffffffull) << (32 * words++);
           }

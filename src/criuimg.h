@@ -3,8 +3,8 @@
  * gives it back just before it resumes (core-PID.img: core_entry
  * thread_core (5) -> creds (10) -> cap_eff (11), repeated 32-bit words).
  * At post-restore the restored tasks still run with CRIU's credentials;
- * these are the ones they will have. Only this field is read, with a wire
- * format walker of its own (no CRIU headers). */
+ * these are the ones they will have. Only this field is read, with the
+ * wire-format scanner of pbwire.h (no CRIU headers). */
 #ifndef UDPCORK_CRIUIMG_H
 #define UDPCORK_CRIUIMG_H
 

@@ -12,6 +12,7 @@
 #include "capture.h"
 #include "container.h"
 #include "fault.h"
+#include "fileio.h"
 #include "image.h"
 #include "log.h"
 #include "state.h"
@@ -133,26 +134,7 @@ journal_captured (int dirfd, const char *id, struct journal_rec *r, bool *yes, u
 static int
 write_small (int dirfd, const char *name, const char *line, uc_error_t *err)
 {
-  cleanup_free char *tmp = NULL;
-  cleanup_close int fd = -1;
-  size_t len = strlen (line);
-
-  if (asprintf (&tmp, "%s.tmp", name) < 0)
-    abort ();
-  fd = uc_create_excl (dirfd, tmp, err);
-  if (fd < 0)
-    return -1;
-  if (write (fd, line, len) != (ssize_t) len || fsync (fd) < 0)
-    {
-      int e = errno;
-      unlinkat (dirfd, tmp, 0);
-      return uc_make_error (err, e, "write %s", tmp);
-    }
-  if (renameat (dirfd, tmp, dirfd, name) < 0)
-    return uc_make_error (err, errno, "rename %s", tmp);
-  if (fsync (dirfd) < 0)
-    return uc_make_error (err, errno, "fsync the directory of %s", name);
-  return 0;
+  return uc_file_replace (dirfd, name, line, strlen (line), true, err);
 }
 
 /* ROOT > 0: the dumped container's root process, recorded with `captured`

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "error.h"
+#include "fileio.h" /* uc_file_map, uc_create_excl: declared here before */
 #include "udpcork.pb-c.h"
 
 #define UC_IMG_NAME "udpcork.img"
@@ -96,14 +97,5 @@ void uc_image_drop (const struct uc_image *img, const UcDgram *d);
 
 /* Free what *IMG owns and zero it; safe on a zeroed struct. */
 void uc_image_free (struct uc_image *img);
-
-/* Read the regular file NAME of DIRFD (no symlink, at most MAX bytes) into
- * a private mapping: *DATA, *LEN; unmap with uc_file_unmap. */
-int uc_file_map (int dirfd, const char *name, size_t max, const void **data, size_t *len, uc_error_t *err);
-void uc_file_unmap (const void *data, size_t len);
-
-/* Create NAME in DIRFD exclusively (0600, read-write, never following a link): a stale
- * file of that name is removed first. Returns the fd, or -1 with *ERR. */
-int uc_create_excl (int dirfd, const char *name, uc_error_t *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "fault.h"
+#include "fileio.h"
 #include "image.h"
 #include "log.h"
 #include "packet.h"
@@ -120,16 +121,12 @@ peek_end (struct peek *p, const char *who)
 static int
 journal_write (int dirfd, const struct peek *p, size_t n, uc_error_t *err)
 {
-  cleanup_close int fd = -1;
-  FILE *f;
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream (&text, &len);
 
-  fd = uc_create_excl (dirfd, UC_PEEK_NAME ".tmp", err);
-  if (fd < 0)
-    return -1;
-  f = fdopen (fd, "w");
   if (f == NULL)
     abort ();
-  fd = -1;
   fprintf (f, "%s\n", UC_PEEK_MAGIC);
   for (size_t i = 0; i < n; i++)
     {
@@ -138,14 +135,9 @@ journal_write (int dirfd, const struct peek *p, size_t n, uc_error_t *err)
         fprintf (f, " %d", p[i].saved[k]);
       fputc ('\n', f);
     }
-  if (fflush (f) != 0 || ferror (f) || fclose (f) != 0)
-    {
-      unlinkat (dirfd, UC_PEEK_NAME ".tmp", 0);
-      return uc_make_error (err, errno, "write %s", UC_PEEK_NAME);
-    }
-  if (renameat (dirfd, UC_PEEK_NAME ".tmp", dirfd, UC_PEEK_NAME) < 0)
-    return uc_make_error (err, errno, "rename %s", UC_PEEK_NAME);
-  return 0;
+  if (ferror (f) || fclose (f) != 0)
+    abort (); /* only out of memory */
+  return uc_file_replace (dirfd, UC_PEEK_NAME, text, len, false, err);
 }
 
 int

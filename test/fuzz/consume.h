@@ -77,7 +77,7 @@ fuzz_dir_remove (void)
   rmdir (fuzz_dir);
 }
 
-static void
+static __attribute__ ((unused)) void
 fuzz_mapped_same (const uint8_t *data, size_t size, bool log, const struct uc_image *ref, bool ref_ok)
 {
   static int dirfd = -1;

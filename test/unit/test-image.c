@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests of src/image.c, src/sha256.c and the address helpers.
+/* Unit tests of src/image_write.c, src/image_read.c, src/fileio.c, src/sha256.c
+ * and the address helpers.
  *
  *   unit-image                    run the checks (TAP output)
  *   unit-image --write-sample DIR write DIR/udpcork.img with sample datagrams */
