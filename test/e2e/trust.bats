@@ -175,6 +175,22 @@ leaving() { # NAME: packets that left the netns through another interface than l
 	assert_equal "$(tail -2 "$(ct_out t4)/rx.txt" | cut -d' ' -f1-2,4-)" "$(tail -2 "$(ct_out t4src)/sent.txt" | cut -d' ' -f1-2,4-)"
 }
 
+@test "finding 4: a NAT rule in the restored namespace does not turn a re-injected datagram out of it" {
+	saved_app t4nsrc rxq -f 4 -n 3
+	rx_target t4n
+	nsenter -t "$(ct_pid t4n)" -n sh -ec '
+		nft add table ip ucnat
+		nft add chain ip ucnat out "{ type nat hook output priority -100; }"
+		nft add rule ip ucnat out udp dport 9100 counter dnat to 10.99.0.1'
+	crun pause t4n
+	run sh -c "crun state t4n | $S --image-dir $(ct_dir t4nsrc)/img"
+	crun resume t4n
+	echo "$output"
+	# the rule saw them (so they were rewritten), none left through uc0
+	nsenter -t "$(ct_pid t4n)" -n nft list chain ip ucnat out | grep -q "counter packets [1-9]"
+	assert_equal "$(leaving t4n)" 0
+}
+
 @test "finding 4: receive queues are never injected into the host's network namespace" {
 	saved_app t4hsrc rxq -f 4 -n 3
 	ct_app t4h rxq -f 4 -n 0 -p 9100
