@@ -29,6 +29,11 @@
 #define UC_IMG_VERSION 1u
 #define UC_IMG_MAX_ENTRY (1u << 20)  /* bytes in one protobuf entry */
 #define UC_IMG_MAX_FILE (1ull << 30) /* bytes in the whole image */
+/* Entries in one image or capture log (pending datagrams, receive-queue
+ * sockets and their datagrams): what a hook holds unpacked stays within a
+ * few hundred MiB whatever an image declares. A dump that would need more
+ * is refused before any socket is touched. */
+#define UC_IMG_MAX_ENTRIES (1u << 20)
 
 struct uc_image
 {

@@ -152,6 +152,8 @@ read_section (struct cursor *c, const struct section *s, size_t first, size_t n,
           *torn = true;
           return 0;
         }
+      if (to_end && first + i > UC_IMG_MAX_ENTRIES)
+        return uc_make_error (err, 0, "more than the %u entries udpcork writes", UC_IMG_MAX_ENTRIES);
       if (to_end)
         xgrow (s->out, &cap, i + 1, sizeof (void *));
       (*s->out)[i] = protobuf_c_message_unpack (s->desc, NULL, size, data);
@@ -183,6 +185,11 @@ read_head (struct cursor *c, struct uc_image *img, uc_error_t *err)
                           UC_IMG_VERSION);
   /* Every entry takes at least 5 bytes: refuse counts the file cannot hold
    * before allocating for them. */
+  if ((uint64_t) img->head->n_dgrams + img->head->n_rxsocks + img->head->n_rxdgrams > UC_IMG_MAX_ENTRIES)
+    return uc_make_error (err, 0,
+                          "head declares %" PRIu32 " dgrams, %" PRIu32 " rxsocks and %" PRIu32
+                          " rxdgrams: more than the %u entries udpcork writes",
+                          img->head->n_dgrams, img->head->n_rxsocks, img->head->n_rxdgrams, UC_IMG_MAX_ENTRIES);
   if ((uint64_t) img->head->n_dgrams + img->head->n_rxsocks + img->head->n_rxdgrams > (c->len - c->off) / 5)
     return uc_make_error (err, 0,
                           "truncated: head declares %" PRIu32 " dgrams, %" PRIu32 " rxsocks and %" PRIu32

@@ -81,6 +81,25 @@ any_out (const struct uc_work *w, size_t n)
 }
 
 /* network-lock (or OCI mode): discover, capture, save. */
+/* The image will hold one entry per corked socket, per socket with unread
+ * datagrams and per unread datagram: beyond what a reader accepts, the dump
+ * is refused now, before any socket is touched. */
+static int
+check_entries (const struct uc_target *t, size_t n, uc_error_t *err)
+{
+  uint64_t entries = 0;
+
+  for (size_t i = 0; i < n; i++)
+    entries += uc_sock_is_corked (&t[i].rec) + (uc_sock_has_rx (&t[i].rec) ? 1 + (uint64_t) t[i].rec.rx_qlen : 0);
+  if (entries > UC_IMG_MAX_ENTRIES)
+    return uc_make_error (err, 0,
+                          "the container holds %llu corked sockets, sockets with unread datagrams and unread "
+                          "datagrams: more than the %u an image holds; refusing the checkpoint (every socket keeps "
+                          "its data)",
+                          (unsigned long long) entries, UC_IMG_MAX_ENTRIES);
+  return 0;
+}
+
 /* A directory an annotation named may hold an earlier image only of this
  * same container: a dump never replaces another container's image. */
 static int
@@ -120,7 +139,7 @@ capture (const struct uc_hook *h, uc_error_t *err)
     goto out;
   if (maybe && (uc_bpf_open (&r.b, true, err) < 0 || uc_discover (&r.b, &r.c, &r.t, &r.n, err) < 0))
     goto out;
-  if (uc_dump_begin (&r.dump, h->dirfd, h->dump_id, err) < 0)
+  if (check_entries (r.t, r.n, err) < 0 || uc_dump_begin (&r.dump, h->dirfd, h->dump_id, err) < 0)
     goto out;
   if (r.n == 0)
     {

@@ -576,6 +576,11 @@ test_corrupt_entries (void)
   put_file ("bad.img", b.data, b.len);
   read_fails ("bad.img", "head declares 4000000000 dgrams", "absurd dgram count refused before allocating");
 
+  buf_start (&b, UC_IMG_VERSION, UC_IMG_MAX_ENTRIES + 1);
+  buf_msg (&b, &sample[0].base);
+  put_file ("bad.img", b.data, b.len);
+  read_fails ("bad.img", "more than the 1048576 entries udpcork writes", "more entries than a dump ever writes");
+
   {
     UcDgram d = sample[0];
     d.local_addr.len = 3;
