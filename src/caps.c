@@ -2,6 +2,10 @@
 #include "caps.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <stdio.h>
@@ -63,4 +67,35 @@ uc_caps_of_pid (pid_t pid, uint64_t *eff, uc_error_t *err)
   if (ret < 0)
     return uc_make_error (err, 0, "capabilities of pid %d: no CapEff", pid);
   return 0;
+}
+
+static bool
+same_ns (const struct stat *a, const struct stat *b)
+{
+  return a->st_ino == b->st_ino && a->st_dev == b->st_dev;
+}
+
+bool
+uc_caps_count_here (pid_t pid)
+{
+  struct stat owner, self, net_owner;
+  char path[64];
+  int net, user;
+  bool ok;
+
+  snprintf (path, sizeof (path), "/proc/%d/ns/user", pid);
+  if (stat (path, &owner) < 0 || stat ("/proc/self/ns/user", &self) < 0)
+    return false;
+  if (same_ns (&owner, &self))
+    return true;
+  net = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (net < 0)
+    return false;
+  user = ioctl (net, NS_GET_USERNS);
+  close (net);
+  if (user < 0)
+    return false;
+  ok = fstat (user, &net_owner) == 0 && same_ns (&owner, &net_owner);
+  close (user);
+  return ok;
 }

@@ -20,6 +20,14 @@
 /* The effective capabilities of PID (/proc/PID/status CapEff). */
 int uc_caps_of_pid (pid_t pid, uint64_t *eff, uc_error_t *err);
 
+/* Do the capabilities of PID (host pid) count in the network namespace the
+ * calling thread is in? Yes if PID is in udpcork's own user namespace, or
+ * if PID's user namespace owns that network namespace; otherwise they are
+ * capabilities over other namespaces (a user-namespaced container on a
+ * network namespace it does not own) and none of them counts here. False
+ * too if it cannot be told. */
+bool uc_caps_count_here (pid_t pid);
+
 struct uc_caps
 {
   struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];

@@ -131,6 +131,13 @@ owner_caps (const struct uc_container *c, const UcDgram *d, int criu_dirfd, stru
       uc_error_release (&e);
       caps = 0;
     }
+  else if (caps && ! uc_caps_count_here (uc_container_host_pid (c, d->pid)))
+    {
+      uc_note ("container pid %u: its capabilities are those of a user namespace that does not own the network "
+               "namespace: re-sending its datagram with none",
+               d->pid);
+      caps = 0;
+    }
   m->pid = d->pid;
   m->caps = caps;
   return caps;

@@ -17,6 +17,7 @@ teardown() {
 	unset UDPCORK_FAULT
 	ct_cleanup_all
 	rm -rf /tmp/uc-trust /var/lib/udpcork/images/t-*
+	ip netns del uct6u 2>/dev/null || true
 }
 
 edit() { "${UC_IMGEDIT:-$UC_BUILD/test/imgedit}" "$@"; }
@@ -338,6 +339,31 @@ counters() { # "MARKED SENT"
 	touch "$(ct_out t6c)/go"
 	ct_wait t6c done 15
 	assert_equal "$(counters)" "1 1"
+}
+
+@test "finding 6: a user-namespaced container on a network namespace it does not own: its capabilities count for nothing there" {
+	ip netns add uct6u
+	ip -n uct6u link set lo up
+	ct_create t6u /udpapp -f 4 -m cork -s 100,300
+	c=$(ct_dir t6u)/config.json
+	jq '.linux.namespaces |= (map(select(.type != "network")) + [{type: "user"}, {type: "network", path: "/run/netns/uct6u"}])
+	    | .linux.uidMappings = [{containerID: 0, hostID: 200000, size: 65536}]
+	    | .linux.gidMappings = [{containerID: 0, hostID: 200000, size: 65536}]' "$c" >"$c.new" && mv "$c.new" "$c"
+	chown -R 200000:200000 "$(ct_dir t6u)/rootfs"
+	ct_run t6u
+	ct_wait t6u ready
+	grep -q "^CapEff:.*[1-9a-f]" "/proc/$(ct_pid t6u)/status"
+	mark_counter t6u
+	emptied t6u
+	edit /tmp/uc-trust/own-t6u/udpcork.img dgram.0.mark=0x1234
+	run sh -c "crun state t6u | $S --image-dir /tmp/uc-trust/own-t6u"
+	crun resume t6u
+	echo "$output"
+	assert_success
+	assert_output --partial "mark 0x1234 of the pending datagram not restored"
+	touch "$(ct_out t6u)/go"
+	ct_wait t6u done 15
+	assert_equal "$(counters)" "0 1"
 }
 
 @test "finding 6, CRIU restore: the pending datagram is re-sent at pre-resume with the restored owner's own capabilities" {
