@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "imgdir.h"
 #include "log.h"
 #include "recover.h"
 #include "show.h"
@@ -49,9 +50,10 @@ uc_recover_main (int argc, char **argv)
       return 2;
     }
   uc_log_init ("udpcork", verbose);
-  dirfd = open (argv[optind], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  /* the same checks as a hook's --image-dir: no link, root's, not writable by others */
+  dirfd = uc_imgdir_open_given (argv[optind], &err);
   if (dirfd < 0)
-    ret = uc_make_error (&err, errno, "open directory `%s`", argv[optind]);
+    ret = -1;
   else
     ret = uc_container_open (pid, &c, &err);
   if (ret == 0)

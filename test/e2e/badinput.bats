@@ -65,6 +65,11 @@ crio() { # ACTION PID DIR -- HOOK
 	one_line_error
 	assert_output --partial "symbolic link"
 	assert_equal "$(ct_txq bad 9001)" "$before"
+	# udpcork recover checks its DIR the same way
+	run udpcork recover --pid "$pid" /tmp/uc-link
+	assert_failure 1
+	assert_output --regexp "^udpcork: error: .*symbolic link"
+	assert_equal "${#lines[@]}" 1
 	touch "$(ct_out bad)/go"
 	ct_wait bad done
 	run cat "$(ct_out bad)/recv.meta"
