@@ -94,7 +94,7 @@ journal_root_parse (const char *s, struct journal_rec *r)
 static int
 journal_read (int dirfd, struct journal_rec *r, uc_error_t *err)
 {
-  char buf[160], state[32] = "", root[40] = "", tail[2];
+  char buf[160], state[32] = "", id[160] = "", root[160] = "", tail[2];
   bool missing;
   int n;
 
@@ -103,12 +103,14 @@ journal_read (int dirfd, struct journal_rec *r, uc_error_t *err)
     return -1;
   if (missing)
     return 0;
-  n = sscanf (buf, "%31s %63s %39s %1s", state, r->id, root, tail);
-  if ((n != 2 && n != 3) || ! uc_dump_id_valid (r->id) || (n == 3 && ! journal_root_parse (root, r)))
+  /* fields as wide as the whole file: a long one is refused, never split */
+  n = sscanf (buf, "%31s %159s %159s %1s", state, id, root, tail);
+  if ((n != 2 && n != 3) || ! uc_dump_id_valid (id) || (n == 3 && ! journal_root_parse (root, r)))
     {
       memset (r, 0, sizeof (*r));
       return uc_make_error (err, 0, "%s: not `STATE DUMP-ID [root-PID-START]`", UC_JOURNAL_NAME);
     }
+  snprintf (r->id, sizeof (r->id), "%s", id);
   for (int i = JOURNAL_CAPTURED; i <= JOURNAL_RETURNED; i++)
     if (strcmp (state, names[i]) == 0)
       {
