@@ -2,6 +2,8 @@
 #include "rxsave.h"
 
 #include <errno.h>
+#include <ctype.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "log.h"
 #include "packet.h"
 #include "sock.h"
+#include "state.h"
 #include "xalloc.h"
 #include <stdio.h>
 #include <sys/stat.h>
@@ -140,6 +143,48 @@ journal_write (int dirfd, const struct peek *p, size_t n, uc_error_t *err)
   return uc_file_replace (dirfd, UC_PEEK_NAME, text, len, false, err);
 }
 
+/* One decimal number in [MIN, MAX] at *P, then a space or the end. */
+static bool
+peek_num (const char **p, long long min, long long max, long long *v)
+{
+  char *end;
+
+  if (! (isdigit ((unsigned char) **p) || (**p == '-' && isdigit ((unsigned char) (*p)[1]))))
+    return false;
+  errno = 0;
+  *v = strtoll (*p, &end, 10);
+  if (errno || *v < min || *v > max || (*end != ' ' && *end != '\0') || (*end == ' ' && end[1] == '\0'))
+    return false;
+  *p = *end == ' ' ? end + 1 : end;
+  return true;
+}
+
+bool
+uc_rx_peek_parse (const char *line, struct uc_peek_rec *r)
+{
+  long long v[5 + N_OPTS];
+  size_t n;
+
+  for (n = 0; n < 5 + N_OPTS && *line; n++)
+    {
+      static const long long lo[5] = { 1, 0, 1, AF_INET, -1 };
+      static const long long hi[5] = { UC_PID_MAX, INT_MAX, LLONG_MAX, AF_INET6, INT_MAX };
+      if (! peek_num (&line, n < 5 ? lo[n] : 0, n < 5 ? hi[n] : 1, &v[n]))
+        return false;
+    }
+  if (*line || n < 5 || (v[3] != AF_INET && v[3] != AF_INET6) || n != 5 + (v[3] == AF_INET6 ? 6u : 3u))
+    return false;
+  memset (r, 0, sizeof (*r));
+  r->pid = (pid_t) v[0];
+  r->fd = (int) v[1];
+  r->ino = (unsigned long long) v[2];
+  r->family = (int) v[3];
+  r->peek_off = (int) v[4];
+  for (size_t k = 5; k < n; k++)
+    r->opts[k - 5] = (int) v[k];
+  return true;
+}
+
 int
 uc_rx_peek_undo (const struct uc_container *c, int dirfd, uc_error_t *err)
 {
@@ -167,24 +212,15 @@ uc_rx_peek_undo (const struct uc_container *c, int dirfd, uc_error_t *err)
     return uc_make_error (err, 0, "%s: not a peek journal", UC_PEEK_NAME);
   while ((line = strtok_r (NULL, "\n", &save)))
     {
-      int pid, fd, family, peek_off, v[N_OPTS], used = 0, k;
-      unsigned long long ino;
+      struct uc_peek_rec r;
       char who[96];
       cleanup_close int s = -1;
       uc_error_t e = NULL;
 
-      if (sscanf (line, "%d %d %llu %d %d %d %d %d%n", &pid, &fd, &ino, &family, &peek_off, &v[0], &v[1], &v[2], &used)
-              != 8
-          || (family != AF_INET && family != AF_INET6) || peek_off < -1)
+      if (! uc_rx_peek_parse (line, &r))
         return uc_make_error (err, 0, "%s: malformed line", UC_PEEK_NAME);
-      if (family == AF_INET6 && (sscanf (line + used, " %d %d %d%n", &v[3], &v[4], &v[5], &k) != 3 || (used += k, 0)))
-        return uc_make_error (err, 0, "%s: malformed line", UC_PEEK_NAME);
-      if (line[used] != '\0')
-        return uc_make_error (err, 0, "%s: malformed line", UC_PEEK_NAME);
-      for (k = 0; k < (family == AF_INET6 ? 6 : 3); k++)
-        v[k] = v[k] != 0;
-      snprintf (who, sizeof (who), "pid %d fd %d", pid, fd);
-      s = uc_sock_open (c, pid, fd, &(struct uc_sock_id){ .ino = ino }, &e);
+      snprintf (who, sizeof (who), "pid %d fd %d", r.pid, r.fd);
+      s = uc_sock_open (c, r.pid, r.fd, &(struct uc_sock_id){ .ino = r.ino }, &e);
       if (s < 0)
         {
           uc_warn ("socket %s: not the one udpcork peeked at any more (%s): its receive options are left as they are",
@@ -192,7 +228,7 @@ uc_rx_peek_undo (const struct uc_container *c, int dirfd, uc_error_t *err)
           uc_error_release (&e);
           continue;
         }
-      restore_opts (s, family, peek_off, v, who);
+      restore_opts (s, r.family, r.peek_off, r.opts, who);
       n++;
     }
   if (unlinkat (dirfd, UC_PEEK_NAME, 0) < 0)

@@ -17,6 +17,18 @@
 int uc_rx_save (const struct uc_container *c, int dirfd, struct uc_target *t, size_t n, struct uc_image *img,
                 uc_error_t *err);
 
+/* One line of the peek journal (udpcork.peek): "PID FD INO FAMILY PEEK_OFF
+ * OPT..." (3 receive options for AF_INET, 6 for AF_INET6, each 0 or 1),
+ * every number in range (a pid Linux could hand out, an inode > 0). */
+struct uc_peek_rec
+{
+  pid_t pid;
+  int fd, family, peek_off;
+  unsigned long long ino;
+  int opts[6];
+};
+bool uc_rx_peek_parse (const char *line, struct uc_peek_rec *r);
+
 /* Undo what a udpcork-prestop killed while peeking left on the sockets of
  * C (from the peek journal in DIRFD, if there is one). */
 int uc_rx_peek_undo (const struct uc_container *c, int dirfd, uc_error_t *err);

@@ -2,7 +2,7 @@
 /* Unit tests of the trust boundary: the validator (src/validate.c), the
  * packet codec (src/packet.c), the control-message builder (src/cmsg.c),
  * the archive reader (src/archive_image.c) and the image directory's
- * journal (src/dumpdir.c). Each hostile field gets a
+ * journals (src/dumpdir.c, src/rxsave.c). Each hostile field gets a
  * one-line error naming it; the builders stay in bounds whatever they are
  * given; attributes that need privilege are left out. */
 #include "archive_image.h"
@@ -12,6 +12,7 @@
 #include "dumpdir.h"
 #include "image.h"
 #include "packet.h"
+#include "rxsave.h"
 #include "validate.h"
 #include "xalloc.h"
 #include "tap.h"
@@ -641,6 +642,51 @@ test_journal (void)
   rmdir (dir);
 }
 
+/* The peek journal (udpcork.peek) as a hostile file: every number in
+ * range, the option count of the family, nothing else on the line. */
+static void
+test_peek_journal (void)
+{
+  static const struct
+  {
+    const char *line;
+    bool ok;
+    const char *desc;
+  } cases[] = {
+    { "1 5 123 2 -1 1 0 1", true, "IPv4 socket, peek offset off" },
+    { "42 7 99 10 3 1 0 1 0 1 1", true, "IPv6 socket, peek offset 3" },
+    { "1 5 0 2 -1 1 0 1", false, "inode 0 (would turn the socket check off)" },
+    { "0 5 123 2 -1 1 0 1", false, "pid 0" },
+    { "4194305 5 123 2 -1 1 0 1", false, "pid above PID_MAX_LIMIT" },
+    { "99999999999999999999 5 123 2 -1 1 0 1", false, "pid overflows" },
+    { "1 -5 123 2 -1 1 0 1", false, "negative fd" },
+    { "1 2147483648 123 2 -1 1 0 1", false, "fd above INT_MAX" },
+    { "1 5 123 3 -1 1 0 1", false, "family 3" },
+    { "1 5 123 2 -2 1 0 1", false, "peek offset -2" },
+    { "1 5 123 2 -1 1 0 2", false, "an option that is not 0 or 1" },
+    { "1 5 123 2 -1 1 0", false, "IPv4 with 2 options" },
+    { "1 5 123 2 -1 1 0 1 1", false, "IPv4 with 4 options" },
+    { "1 5 123 10 -1 1 0 1", false, "IPv6 with 3 options" },
+    { "1 5 123 2 -1 1 0 1 ", false, "a trailing space" },
+    { "1 5 123 2 -1 1 0 1x", false, "trailing junk" },
+    { "1  5 123 2 -1 1 0 1", false, "two spaces" },
+    { "+1 5 123 2 -1 1 0 1", false, "a plus sign" },
+    { "", false, "empty" },
+  };
+  for (size_t i = 0; i < sizeof (cases) / sizeof (*cases); i++)
+    {
+      struct uc_peek_rec r;
+      CHECK (uc_rx_peek_parse (cases[i].line, &r) == cases[i].ok, "peek journal: %s %s", cases[i].desc,
+             cases[i].ok ? "accepted" : "refused");
+    }
+  {
+    struct uc_peek_rec r;
+    CHECK (uc_rx_peek_parse ("42 7 99 10 3 1 0 1 0 1 1", &r) && r.pid == 42 && r.fd == 7 && r.ino == 99
+               && r.family == AF_INET6 && r.peek_off == 3 && r.opts[0] == 1 && r.opts[1] == 0 && r.opts[5] == 1,
+           "peek journal: fields read back");
+  }
+}
+
 int
 main (void)
 {
@@ -656,5 +702,6 @@ main (void)
   test_archive ();
   test_criu_core ();
   test_journal ();
+  test_peek_journal ();
   return tap_done ();
 }
