@@ -72,10 +72,19 @@ read_members (struct archive *a, const char *name, char **buf, size_t *len, uc_e
       if (! archive_entry_size_is_set (e) || size < 0 || (unsigned long long) size > UC_IMG_MAX_FILE)
         return uc_make_error (err, 0, "%s in archive `%s` has an invalid size (max %llu bytes)", UC_IMG_NAME, name,
                               UC_IMG_MAX_FILE);
-      *buf = xmalloc (size);
-      while (got < (size_t) size)
+      /* memory follows the data that arrives, not the size the header claims */
+      for (size_t cap = 0; got < (size_t) size;)
         {
-          la_ssize_t n = archive_read_data (a, *buf + got, size - got);
+          la_ssize_t n;
+
+          if (got == cap)
+            {
+              cap = cap ? cap * 2 : 1 << 20;
+              if (cap > (size_t) size)
+                cap = size;
+              *buf = xrealloc (*buf, cap);
+            }
+          n = archive_read_data (a, *buf + got, cap - got);
           if (n <= 0)
             return uc_make_error (err, 0, "archive `%s`: %s cut short: %s", name, UC_IMG_NAME,
                                   n < 0 ? archive_error_string (a) : "end of data");
