@@ -59,9 +59,10 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ib
 PURE_SRC   := src/error.c src/log.c src/util.c src/xalloc.c src/state.c src/image_write.c src/image_read.c \
               src/fileio.c src/pbwire.c src/validate.c src/packet.c src/cmsg.c src/criuimg.c src/sha256.c \
               src/archive_image.c src/fault.c src/show.c $(BUILD)/udpcork.pb-c.c
-KERNEL_SRC := src/container.c src/bpfobj.c src/discover.c src/capture.c src/caps.c src/reinject.c src/route.c \
-              src/dumpdir.c src/rxsave.c src/rxinject.c src/putback.c src/recover.c src/recover_cli.c src/runtime.c \
-              src/imgdir.c src/sock.c src/prestop.c src/poststart.c src/hookmain.c
+KERNEL_SRC := src/container.c src/bpfobj.c src/bpfpin.c src/bpfslots.c src/bpfleftover.c src/discover.c \
+              src/capture.c src/caps.c src/reinject.c src/route.c src/dumpdir.c src/rxsave.c src/rxinject.c \
+              src/putback.c src/recover.c src/recover_cli.c src/runtime.c src/imgdir.c src/sock.c src/prestop.c \
+              src/poststart.c src/hookmain.c
 BPF_SRC    := bpf/udpcork.bpf.c
 SKELS      := $(BUILD)/udpcork.skel.h $(BUILD)/udpcork.bpfid.h
 
@@ -104,7 +105,7 @@ $(BUILD)/udpcork.bpf.o: $(BPF_SRC) bpf/udpcork.h $(BUILD)/vmlinux.h Makefile
 $(BUILD)/udpcork.skel.h: $(BUILD)/udpcork.bpf.o
 	$(BPFTOOL) gen skeleton $< name udpcork_bpf > $@.tmp && mv $@.tmp $@
 
-# The name the loaded programs are pinned under (src/bpfobj.c): another
+# The name the loaded programs are pinned under (src/bpfpin.c): another
 # build never picks up programs that are not its own.
 $(BUILD)/udpcork.bpfid.h: $(BUILD)/udpcork.bpf.o
 	printf '#define UC_BPF_OBJ_ID "%s"\n' "$$(sha256sum $< | cut -c1-16)" > $@.tmp && mv $@.tmp $@

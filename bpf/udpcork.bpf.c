@@ -26,7 +26,7 @@ char LICENSE[] SEC ("license") = "GPL";
 
 /* The capture slots: one per udpcork run that captures (claimed by the run
  * in the slot's head, mapped into its memory: read in place, no copy). The
- * programs and both maps are loaded once per boot and pinned (bpfobj.c).
+ * programs and both maps are loaded once per boot and pinned (bpfpin.c).
  * Plain maps only: an update of a map of maps waits for an RCU grace period
  * (milliseconds), and a run arms and disarms one socket at a time. */
 struct

@@ -66,8 +66,10 @@ struct uc_sock_rec
   __s32 peek_off; /* SO_PEEK_OFF */
 };
 
-/* One capture slot per target socket, filled by the netfilter program with
- * the whole datagram as it reached NF_INET_LOCAL_OUT (IP header included). */
+/* One capture slot per udpcork run that captures (the socket it arms names
+ * the slot), filled by whichever capture program is loaded, netfilter
+ * (NF_INET_LOCAL_OUT) or cgroup_skb egress, with the whole datagram as it
+ * reached that hook (IP header included). */
 enum uc_slot_state
 {
   UC_SLOT_ARMED = 0,

@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* The BPF object of a run (bpfobj.h): its own copy loaded (the capture
+ * program of the path this kernel has), opened and closed with the pinned
+ * sets (bpfpin.c) and a slot of the slot array (bpfslots.c); the capture
+ * program attached (netfilter LOCAL_OUT, or cgroup_skb egress at the
+ * cgroup2 root) and detached; the UDP socket iterator read. */
 #include "bpfobj.h"
+#include "bpfobj_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -9,24 +15,16 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <bpf/libbpf_version.h>
-#include <stddef.h>
-#include <sys/statfs.h>
 #include "udpcork.skel.h"
-#include "udpcork.bpfid.h"
-#include "container.h"
 #include "log.h"
-#include "validate.h"
 #include "xalloc.h"
 
 #ifndef NFPROTO_IPV4
@@ -38,13 +36,10 @@
  * for BPF) could run earlier. */
 #define UC_NF_PRIORITY (INT_MIN + 1)
 
-/* Netfilter BPF (kernel >= 6.4) postdates the uapi headers and the libbpf
- * (1.1) of Debian 12: the numbers are the kernel's ABI. libbpf >= 1.3 makes
- * the link (bpf_program__attach_netfilter); with an older libbpf, the raw
- * bpf(2) call does. */
+/* The netfilter link (attach_netfilter): with libbpf >= 1.3, bpf_link_create
+ * with the netfilter fields in its options; with an older libbpf, the raw
+ * bpf(2) BPF_LINK_CREATE command (struct uc_nf_link_attr). */
 #define UC_LIBBPF_NETFILTER (LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 3))
-#define UC_PROG_TYPE_NETFILTER 32
-#define UC_ATTACH_NETFILTER 45
 #define UC_BPF_LINK_CREATE 28
 
 struct uc_nf_link_attr /* union bpf_attr, link_create with netfilter */
@@ -94,49 +89,14 @@ have_netfilter_bpf (void)
   return true;
 }
 
-#define UC_BPFFS "/sys/fs/bpf"
-#define UC_PIN_DIR UC_BPFFS "/udpcork"
-#ifndef BPF_FS_MAGIC
-#define BPF_FS_MAGIC 0xcafe4a11
-#endif
-/* Pinned program sets are named with ':', which no dump id (the other names
- * in UC_PIN_DIR) can hold; no name on a BPF filesystem can hold a '.'. */
-#define UC_SET_PREFIX "progs:"
-#define UC_SET_DIR_LEN 256
-#define UC_SET_TMP ":tmp-" /* + pid: a set being made */
-
-#define UC_N_PINS 4
-static const char *const pin_names[UC_N_PINS] = { "iter", "capture", "slots", "armed" };
-
-static bool
-have_bpffs (void)
-{
-  struct statfs sf;
-  return statfs (UC_BPFFS, &sf) == 0 && sf.f_type == BPF_FS_MAGIC;
-}
-
-bool
-uc_bpf_can_pin (void)
-{
-  return have_bpffs ();
-}
-
 static int
 dup_fd (int fd)
 {
   return fcntl (fd, F_DUPFD_CLOEXEC, 3);
 }
 
-/* The programs' and maps' fds, in pin_names order. */
-static int *
-set_fd (struct uc_bpf *b, int i)
-{
-  int *fds[UC_N_PINS] = { &b->iter, &b->capture, &b->slots, &b->armed };
-  return fds[i];
-}
-
-static void
-close_fd (int *fd)
+void
+uc_bpf_close_fd (int *fd)
 {
   if (*fd >= 0)
     close (*fd);
@@ -145,8 +105,8 @@ close_fd (int *fd)
 
 /* Load this run's own copy of the BPF object: the iterator, the capture
  * program of B->path, the maps. */
-static int
-load (struct uc_bpf *b, uc_error_t *err)
+int
+uc_bpf_load (struct uc_bpf *b, uc_error_t *err)
 {
   struct udpcork_bpf *skel;
   int ret;
@@ -180,18 +140,6 @@ load (struct uc_bpf *b, uc_error_t *err)
   return 0;
 }
 
-static void
-set_dir_of (enum uc_capture_path p, char *buf, size_t len)
-{
-  snprintf (buf, len, UC_PIN_DIR "/" UC_SET_PREFIX "%s:%s", UC_BPF_OBJ_ID, p == UC_CAPTURE_NETFILTER ? "nf" : "cg");
-}
-
-static void
-set_dir (const struct uc_bpf *b, char *buf, size_t len)
-{
-  set_dir_of (b->path, buf, len);
-}
-
 /* UDPCORK_CAPTURE=cgroup|netfilter forces a path (tests); else the best
  * the kernel has (a pinned netfilter set says it has netfilter BPF). */
 static enum uc_capture_path
@@ -204,318 +152,10 @@ choose_path (void)
     return UC_CAPTURE_CGROUP;
   if (env && strcmp (env, "netfilter") == 0)
     return UC_CAPTURE_NETFILTER;
-  set_dir_of (UC_CAPTURE_NETFILTER, dir, sizeof (dir));
+  uc_bpf_set_dir_of (UC_CAPTURE_NETFILTER, dir, sizeof (dir));
   if (access (dir, F_OK) == 0)
     return UC_CAPTURE_NETFILTER;
   return have_netfilter_bpf () ? UC_CAPTURE_NETFILTER : UC_CAPTURE_CGROUP;
-}
-
-static void
-remove_set (const char *dir)
-{
-  char path[PATH_MAX];
-
-  for (int i = 0; i < UC_N_PINS; i++)
-    {
-      snprintf (path, sizeof (path), "%s/%s", dir, pin_names[i]);
-      unlink (path);
-    }
-  rmdir (dir);
-}
-
-static bool
-is_prog (int fd, __u32 type)
-{
-  struct bpf_prog_info pi = { 0 };
-  __u32 l = sizeof (pi);
-  return bpf_obj_get_info_by_fd (fd, &pi, &l) == 0 && pi.type == type;
-}
-
-static bool
-is_map (int fd, __u32 type, __u32 key, __u32 value, __u32 max)
-{
-  struct bpf_map_info mi = { 0 };
-  __u32 l = sizeof (mi);
-  return bpf_obj_get_info_by_fd (fd, &mi, &l) == 0 && mi.type == type && mi.key_size == key && mi.value_size == value
-         && mi.max_entries == max;
-}
-
-/* Pins are root's, but can be of another build or half made. */
-static bool
-is_ours (struct uc_bpf *b, int i, int fd)
-{
-  switch (i)
-    {
-    case 0:
-      return is_prog (fd, BPF_PROG_TYPE_TRACING);
-    case 1:
-      return is_prog (fd, b->path == UC_CAPTURE_NETFILTER ? UC_PROG_TYPE_NETFILTER : BPF_PROG_TYPE_CGROUP_SKB);
-    case 2:
-      return is_map (fd, BPF_MAP_TYPE_ARRAY, 4, sizeof (struct uc_slot), UC_MAX_RUNS);
-    default:
-      return is_map (fd, BPF_MAP_TYPE_HASH, 8, 4, UC_MAX_TARGETS);
-    }
-}
-
-/* The pinned set of this build and capture path: 0, or -1 if absent (or
- * unusable: then the caller loads its own). */
-static int
-open_set (struct uc_bpf *b, const char *dir)
-{
-  char path[PATH_MAX];
-
-  for (int i = 0; i < UC_N_PINS; i++)
-    {
-      int *fd = set_fd (b, i);
-      snprintf (path, sizeof (path), "%s/%s", dir, pin_names[i]);
-      *fd = bpf_obj_get (path);
-      if (*fd < 0 || ! is_ours (b, i, *fd))
-        {
-          if (*fd >= 0 || errno != ENOENT)
-            uc_warn ("%s: not a usable udpcork BPF object; loading a private copy", path);
-          for (int j = 0; j <= i; j++)
-            close_fd (set_fd (b, j));
-          return -1;
-        }
-    }
-  return 0;
-}
-
-/* Pin this run's objects as the set DIR for the runs to come: made under a
- * temporary name and renamed, so that a run sees a whole set or none. When
- * another run was first, this one keeps its own copy (false). */
-static bool
-pin_set (struct uc_bpf *b, const char *dir)
-{
-  char tmp[UC_SET_DIR_LEN + 32], path[PATH_MAX];
-  bool ok;
-
-  snprintf (tmp, sizeof (tmp), "%s" UC_SET_TMP "%d", dir, (int) getpid ());
-  remove_set (tmp);
-  ok = mkdir (tmp, 0700) == 0;
-  for (int i = 0; ok && i < UC_N_PINS; i++)
-    {
-      snprintf (path, sizeof (path), "%s/%s", tmp, pin_names[i]);
-      ok = bpf_obj_pin (*set_fd (b, i), path) == 0;
-    }
-  if (ok && rename (tmp, dir) == 0)
-    return true;
-  if (errno != EEXIST && errno != ENOTEMPTY)
-    uc_debug ("pin BPF programs at %s: %s", dir, strerror (errno));
-  remove_set (tmp);
-  return false;
-}
-
-/* FN for every pinned set (DIR: its directory). */
-static void
-each_set (void (*fn) (const char *dir, const char *name, void *ctx), void *ctx)
-{
-  DIR *d = opendir (UC_PIN_DIR);
-  struct dirent *e;
-  char path[UC_SET_DIR_LEN + 256];
-
-  while (d && (e = readdir (d)))
-    if (strncmp (e->d_name, UC_SET_PREFIX, strlen (UC_SET_PREFIX)) == 0)
-      {
-        snprintf (path, sizeof (path), UC_PIN_DIR "/%s", e->d_name);
-        fn (path, e->d_name, ctx);
-      }
-  if (d)
-    closedir (d);
-}
-
-/* Sets of other builds (each run that uses one holds its own fds), and
- * sets that a killed run left half made. A set whose slots still hold a
- * killed run's datagram stays until that dump is recovered. */
-static bool slots_in_use (int fd);
-
-static void
-remove_other_set (const char *dir, const char *name, void *keep)
-{
-  const char *tmp = strstr (name, UC_SET_TMP);
-  char path[PATH_MAX];
-  cleanup_close int fd = -1;
-
-  if (strcmp (dir, keep) == 0 || (tmp != NULL && ! (kill (atoi (tmp + strlen (UC_SET_TMP)), 0) < 0 && errno == ESRCH)))
-    return;
-  snprintf (path, sizeof (path), "%s/slots", dir);
-  fd = bpf_obj_get (path);
-  if (fd >= 0 && slots_in_use (fd))
-    return;
-  uc_debug ("removing the BPF programs of another udpcork build: %s", dir);
-  remove_set (dir);
-}
-
-static int
-open_programs (struct uc_bpf *b, uc_error_t *err)
-{
-  char dir[UC_SET_DIR_LEN];
-
-  if (! have_bpffs () || (mkdir (UC_PIN_DIR, 0700) < 0 && errno != EEXIST))
-    {
-      uc_debug ("no BPF filesystem at " UC_BPFFS ": loading the BPF programs for this run only");
-      return load (b, err);
-    }
-  set_dir (b, dir, sizeof (dir));
-  if (open_set (b, dir) == 0)
-    {
-      b->shared = true;
-      return 0;
-    }
-  if (load (b, err) < 0)
-    return -1;
-  b->shared = pin_set (b, dir);
-  if (b->shared)
-    {
-      uc_debug ("BPF programs loaded and pinned at %s for the next runs", dir);
-      each_set (remove_other_set, dir);
-    }
-  return 0;
-}
-
-/* ---------------------------------------------------------- the slot array */
-
-static size_t
-slots_size (void)
-{
-  size_t stride = (sizeof (struct uc_slot) + 7) & ~(size_t) 7, page = (size_t) sysconf (_SC_PAGESIZE);
-  return (UC_MAX_RUNS * stride + page - 1) / page * page;
-}
-
-static struct uc_slot *
-slot_at (void *mem, __u32 i)
-{
-  return (struct uc_slot *) ((char *) mem + i * ((sizeof (struct uc_slot) + 7) & ~(size_t) 7));
-}
-
-/* The slot array of FD, mapped (NULL on error, errno set). */
-static void *
-map_slots (int fd)
-{
-  void *mem = mmap (NULL, slots_size (), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  return mem == MAP_FAILED ? NULL : mem;
-}
-
-struct me
-{
-  __u32 pid;
-  __u64 start, pidns;
-};
-
-static struct me
-me (void)
-{
-  struct stat st;
-  pid_t pid = getpid ();
-  return (struct me){ (__u32) pid, uc_proc_start_time (pid), stat ("/proc/self/ns/pid", &st) == 0 ? st.st_ino : 0 };
-}
-
-/* Is the run that holds S gone? Only runs of this pid namespace can tell
- * (a slot being claimed has no start time yet: alive). */
-static bool
-holder_gone (const struct uc_slot *s, const struct me *m)
-{
-  __u32 pid = __atomic_load_n (&s->hook_pid, __ATOMIC_ACQUIRE);
-  return pid != 0 && pid != m->pid && s->hook_pidns == m->pidns && s->hook_start != 0
-         && uc_proc_start_time ((pid_t) pid) != s->hook_start;
-}
-
-/* Is it running? Only runs of this pid namespace can tell. */
-static bool
-holder_alive (const struct uc_slot *s, const struct me *m)
-{
-  __u32 pid = __atomic_load_n (&s->hook_pid, __ATOMIC_ACQUIRE);
-  return pid != 0 && s->hook_pidns == m->pidns
-         && (s->hook_start == 0 || uc_proc_start_time ((pid_t) pid) == s->hook_start);
-}
-
-static bool
-slots_in_use (int fd)
-{
-  void *mem = map_slots (fd);
-  bool used = false;
-
-  for (__u32 i = 0; mem && i < UC_MAX_RUNS; i++)
-    used |= __atomic_load_n (&slot_at (mem, i)->hook_pid, __ATOMIC_ACQUIRE) != 0;
-  if (mem)
-    munmap (mem, slots_size ());
-  return used || mem == NULL;
-}
-
-/* Armed sockets whose slot no longer holds them (a run killed between its
- * steps) or whose run is gone (its datagram, if any, stays in the slot for
- * the recovery of its dump): disarmed, so that nothing their socket sends
- * later is captured by someone else's attached program. */
-static void
-sweep (struct uc_bpf *b, const struct me *m)
-{
-  __u64 key, next;
-  bool first = true;
-  __u32 idx;
-
-  while (bpf_map_get_next_key (b->armed, first ? NULL : &key, &next) == 0)
-    {
-      const struct uc_slot *s;
-
-      first = false;
-      key = next;
-      if (bpf_map_lookup_elem (b->armed, &key, &idx) < 0)
-        continue;
-      s = idx < UC_MAX_RUNS ? slot_at (b->mem, idx) : NULL;
-      if (s && s->cookie == key && ! holder_gone (s, m))
-        continue;
-      uc_debug ("socket cookie %llu was left armed (slot %u%s): disarmed", (unsigned long long) key, idx,
-                s && s->cookie == key ? ", its run is gone" : "");
-      bpf_map_delete_elem (b->armed, &key);
-    }
-}
-
-/* A free slot, or one whose run is gone and that holds nothing. */
-static int
-claim_slot (struct uc_bpf *b, uc_error_t *err)
-{
-  struct me m = me ();
-
-  b->mem = map_slots (b->slots);
-  if (b->mem == NULL)
-    return uc_make_error (err, errno, "map the capture slots into memory");
-  sweep (b, &m);
-  for (__u32 i = 0; i < UC_MAX_RUNS; i++)
-    {
-      struct uc_slot *s = slot_at (b->mem, i);
-      __u32 pid = __atomic_load_n (&s->hook_pid, __ATOMIC_ACQUIRE);
-
-      if (pid != 0 && ! (holder_gone (s, &m) && s->cookie == 0))
-        continue;
-      if (! __atomic_compare_exchange_n (&s->hook_pid, &pid, m.pid, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        continue;
-      s->hook_start = m.start;
-      s->hook_pidns = m.pidns;
-      s->cookie = 0;
-      s->armed = 0;
-      memset (s->dump_id, 0, sizeof (s->dump_id));
-      b->slot = s;
-      b->idx = i;
-      return 0;
-    }
-  return uc_make_error (err, EBUSY,
-                        "all %d capture slots are taken, by udpcork runs under way or by datagrams of killed runs "
-                        "awaiting their recovery (udpcork recover)",
-                        UC_MAX_RUNS);
-}
-
-static void
-release_slot (struct uc_bpf *b)
-{
-  struct uc_slot *s = b->slot;
-
-  if (s == NULL)
-    return;
-  s->armed = 0;
-  s->cookie = 0;
-  memset (s->dump_id, 0, sizeof (s->dump_id));
-  __atomic_store_n (&s->hook_pid, 0, __ATOMIC_RELEASE);
-  b->slot = NULL;
 }
 
 int
@@ -525,12 +165,12 @@ uc_bpf_open (struct uc_bpf *b, bool capture, uc_error_t *err)
   b->iter = b->capture = b->slots = b->armed = b->cg = b->lock = b->nf[0] = b->nf[1] = -1;
   b->open = true;
   b->path = choose_path ();
-  if (open_programs (b, err) < 0)
+  if (uc_bpf_open_programs (b, err) < 0)
     return -1;
   if (! capture)
     return 0;
   uc_debug ("capture path: %s (%s programs)", uc_capture_path_str (b->path), b->shared ? "pinned" : "private");
-  return claim_slot (b, err);
+  return uc_bpf_claim_slot (b, err);
 }
 
 void
@@ -540,12 +180,12 @@ uc_bpf_close (struct uc_bpf *b)
     return;
   uc_bpf_detach_capture (b);
   uc_bpf_unpin_slots (b);
-  release_slot (b);
+  uc_bpf_release_slot (b);
   if (b->mem)
-    munmap (b->mem, slots_size ());
+    munmap (b->mem, uc_bpf_slots_size ());
   b->mem = NULL;
   for (int i = 0; i < UC_N_PINS; i++)
-    close_fd (set_fd (b, i));
+    uc_bpf_close_fd (uc_bpf_set_fd (b, i));
   b->open = false;
 }
 
@@ -584,184 +224,6 @@ uc_bpf_iter_udp (struct uc_bpf *b, struct uc_sock_rec **recs, size_t *n, uc_erro
   *recs = v;
   *n = len;
   return 0;
-}
-
-int
-uc_bpf_arm (struct uc_bpf *b, __u64 cookie, const struct uc_slot *owner, uc_error_t *err)
-{
-  struct uc_slot *s = b->slot;
-
-  /* the head (the data is copied over by the program, len says how much);
-   * the run's fields stay */
-  memset (s, 0, offsetof (struct uc_slot, cookie));
-  memset (&s->rec, 0, sizeof (s->rec));
-  if (owner)
-    {
-      s->owner_pid = owner->owner_pid;
-      s->owner_fd = owner->owner_fd;
-      s->mode = owner->mode;
-      s->rec = owner->rec;
-      s->armed = 1;
-    }
-  __atomic_store_n (&s->cookie, cookie, __ATOMIC_RELEASE);
-  if (bpf_map_update_elem (b->armed, &cookie, &b->idx, BPF_NOEXIST) < 0)
-    {
-      int e = errno;
-      s->cookie = 0;
-      s->armed = 0;
-      return uc_make_error (err, e, "arm capture for socket cookie %llu%s", (unsigned long long) cookie,
-                            e == EEXIST ? " (armed by another udpcork run)" : "");
-    }
-  return 0;
-}
-
-void
-uc_bpf_disarm (struct uc_bpf *b, __u64 cookie)
-{
-  b->slot->armed = 0;
-  __atomic_store_n (&b->slot->cookie, 0, __ATOMIC_RELEASE);
-  bpf_map_delete_elem (b->armed, &cookie);
-}
-
-/* --------------------------------------------- the slots of a killed capture */
-
-static void
-pin_path (const char *dump_id, char *buf, size_t len)
-{
-  snprintf (buf, len, "%s/%s", UC_PIN_DIR, dump_id);
-}
-
-int
-uc_bpf_pin_slots (struct uc_bpf *b, const char *dump_id, uc_error_t *err)
-{
-  if (! uc_dump_id_valid (dump_id))
-    return uc_make_error (err, 0, "invalid dump id");
-  if (! have_bpffs ())
-    return uc_make_error (err, 0,
-                          "no BPF filesystem at " UC_BPFFS ": udpcork keeps each datagram it takes out of a socket in "
-                          "a map pinned there until it is on disk (mount -t bpf bpf " UC_BPFFS ")");
-  snprintf (b->slot->dump_id, sizeof (b->slot->dump_id), "%s", dump_id);
-  if (b->shared)
-    return 0; /* the slot array is pinned with the programs */
-  if (mkdir (UC_PIN_DIR, 0700) < 0 && errno != EEXIST)
-    return uc_make_error (err, errno, "create " UC_PIN_DIR);
-  pin_path (dump_id, b->pin, sizeof (b->pin));
-  unlink (b->pin); /* a stale pin of this very dump: nothing else can hold this name */
-  if (bpf_obj_pin (b->slots, b->pin) < 0)
-    {
-      int e = errno;
-      b->pin[0] = '\0';
-      return uc_make_error (err, e, "pin the capture slots at " UC_PIN_DIR "/%s", dump_id);
-    }
-  return 0;
-}
-
-void
-uc_bpf_unpin_slots (struct uc_bpf *b)
-{
-  if (b->slot)
-    memset (b->slot->dump_id, 0, sizeof (b->slot->dump_id));
-  if (b->pin[0])
-    unlink (b->pin);
-  b->pin[0] = '\0';
-}
-
-/* The slots a killed run left with a datagram of one dump. */
-struct leftover
-{
-  const char *dump_id;
-  struct me m;
-  bool remove;
-  int (*fn) (__u64 cookie, const struct uc_slot *s, void *ctx);
-  void *ctx;
-  bool found;
-  int ret;
-};
-
-/* In the slot array SLOTS (and ARMED, its armed sockets, or -1). */
-static void
-leftovers_in (int slots, int armed, struct leftover *l)
-{
-  void *mem;
-
-  if (! is_map (slots, BPF_MAP_TYPE_ARRAY, 4, sizeof (struct uc_slot), UC_MAX_RUNS) || ! (mem = map_slots (slots)))
-    return;
-  for (__u32 i = 0; i < UC_MAX_RUNS && l->ret == 0; i++)
-    {
-      struct uc_slot *s = slot_at (mem, i);
-      __u64 cookie = s->cookie;
-      __u32 v;
-
-      /* (a run under way holds it: a recovery of its dump is not for now) */
-      if (cookie == 0 || strncmp (s->dump_id, l->dump_id, sizeof (s->dump_id)) != 0
-          || (! l->remove && holder_alive (s, &l->m)))
-        continue;
-      /* nothing can be captured into it any more */
-      if (armed >= 0 && bpf_map_lookup_elem (armed, &cookie, &v) == 0 && v == i)
-        bpf_map_delete_elem (armed, &cookie);
-      l->found = true;
-      if (l->remove)
-        {
-          s->cookie = 0;
-          memset (s->dump_id, 0, sizeof (s->dump_id));
-          __atomic_store_n (&s->hook_pid, 0, __ATOMIC_RELEASE);
-        }
-      else
-        l->ret = l->fn (cookie, s, l->ctx);
-    }
-  munmap (mem, slots_size ());
-}
-
-static void
-leftovers_in_set (const char *dir, const char *name, void *ctx)
-{
-  char path[PATH_MAX];
-  cleanup_close int slots = -1, armed = -1;
-
-  snprintf (path, sizeof (path), "%s/slots", dir);
-  slots = bpf_obj_get (path);
-  snprintf (path, sizeof (path), "%s/armed", dir);
-  armed = bpf_obj_get (path);
-  if (slots >= 0)
-    leftovers_in (slots, armed, ctx);
-}
-
-static int
-leftovers (struct leftover *l)
-{
-  char path[PATH_MAX];
-  cleanup_close int fd = -1;
-
-  if (! uc_dump_id_valid (l->dump_id))
-    return 0;
-  l->m = me ();
-  each_set (leftovers_in_set, l);
-  /* the slot array of a run with programs of its own */
-  pin_path (l->dump_id, path, sizeof (path));
-  fd = bpf_obj_get (path);
-  if (fd >= 0 && l->ret == 0)
-    leftovers_in (fd, -1, l);
-  if (l->remove)
-    unlink (path);
-  return l->ret;
-}
-
-int
-uc_bpf_pinned_slots (const char *dump_id, int (*fn) (__u64 cookie, const struct uc_slot *s, void *ctx), void *ctx,
-                     bool *found, uc_error_t *err)
-{
-  struct leftover l = { .dump_id = dump_id, .fn = fn, .ctx = ctx };
-  int ret = leftovers (&l);
-
-  *found = l.found;
-  return ret;
-}
-
-void
-uc_bpf_pinned_remove (const char *dump_id)
-{
-  struct leftover l = { .dump_id = dump_id, .remove = true };
-  leftovers (&l);
 }
 
 /* The real cgroup2 root, as a directory fd: a cgroup2 mount of its root
@@ -860,7 +322,7 @@ uc_bpf_attach_capture (struct uc_bpf *b, uc_error_t *err)
   if (b->cg < 0)
     {
       int e = errno;
-      close_fd (&b->lock);
+      uc_bpf_close_fd (&b->lock);
       return uc_make_error (err, e, "attach capture program to cgroup_skb egress at the cgroup2 root");
     }
   return 0;
@@ -870,9 +332,9 @@ void
 uc_bpf_detach_capture (struct uc_bpf *b)
 {
   for (int i = 0; i < 2; i++)
-    close_fd (&b->nf[i]);
-  close_fd (&b->cg);
-  close_fd (&b->lock); /* after the link: the next run attaches once this one is gone */
+    uc_bpf_close_fd (&b->nf[i]);
+  uc_bpf_close_fd (&b->cg);
+  uc_bpf_close_fd (&b->lock); /* after the link: the next run attaches once this one is gone */
 }
 
 static int
