@@ -248,7 +248,7 @@ dumped_root_runs (const struct journal_rec *r)
  * replaced, unless their datagrams were never given back to a container
  * that still runs. */
 static int
-check_earlier_dump (int dirfd, const char *id, uc_error_t *err)
+clear_earlier_dump (int dirfd, const char *id, uc_error_t *err)
 {
   struct journal_rec r;
 
@@ -297,7 +297,7 @@ uc_dump_begin (struct uc_dump *d, int dirfd, const char *id, uc_error_t *err)
   d->dirfd = dirfd;
   d->id = id;
   d->log.fd = -1;
-  return check_earlier_dump (dirfd, id, err);
+  return clear_earlier_dump (dirfd, id, err);
 }
 
 int
@@ -443,7 +443,7 @@ uc_dump_pending (const struct uc_container *c, int dirfd, const char *id, struct
       if (id && (img->head->dump_id == NULL || strcmp (img->head->dump_id, id) != 0))
         {
           uc_image_free (img);
-          return 0; /* another dump's: check_earlier_dump deals with it */
+          return 0; /* another dump's: clear_earlier_dump deals with it */
         }
       if (torn)
         uc_warn ("%s ends with an entry cut short by a kill: that socket's datagram is taken from the pinned "

@@ -244,6 +244,34 @@ rs_str (const UcRxsock *rs, char *buf, size_t len)
   return uc_sock_name (buf, len, 0, rs->pid, rs->fd, rs->family, rs->local_addr.data, rs->local_port);
 }
 
+static int
+cmp_ino (const void *a, const void *b)
+{
+  unsigned long long x = (*(const struct target *const *) a)->ino, y = (*(const struct target *const *) b)->ino;
+  return x < y ? -1 : x > y;
+}
+
+/* Two saved queues whose pid/fd name the same restored socket (a dup, a
+ * forked fd) would fill it twice: refused before anything is sent. */
+static int
+distinct_sockets (const struct uc_image *img, struct target *t, uc_error_t *err)
+{
+  cleanup_free struct target **v = xcalloc (img->n_rxsocks, sizeof (*v));
+  char a[96], b[96];
+
+  for (size_t k = 0; k < img->n_rxsocks; k++)
+    v[k] = &t[k];
+  qsort (v, img->n_rxsocks, sizeof (*v), cmp_ino);
+  for (size_t k = 1; k < img->n_rxsocks; k++)
+    if (v[k]->ino == v[k - 1]->ino)
+      return uc_make_error (err, 0,
+                            "receive queues of sockets %s and %s: the same restored socket (inode %llu): none is put "
+                            "back",
+                            rs_str (img->rxsocks[v[k - 1] - t], a, sizeof (a)), rs_str (img->rxsocks[v[k] - t], b, sizeof (b)),
+                            v[k]->ino);
+  return 0;
+}
+
 int
 uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_image *img, size_t *n_dgrams,
                 uc_error_t *err)
@@ -281,6 +309,8 @@ uc_rx_put_back (struct uc_bpf *b, const struct uc_container *c, const struct uc_
   for (k = 0; ret == 0 && k < img->n_rxsocks; k++)
     if ((ret = open_target (c, img->rxsocks[k], &t[k], err)) < 0)
       uc_error_wrap (err, "receive queue of socket %s", rs_str (img->rxsocks[k], who, sizeof (who)));
+  if (ret == 0)
+    ret = distinct_sockets (img, t, err);
   if (ret == 0 && (ret = uc_bpf_iter_udp_sorted (b, &recs, &n_recs, err)) == 0)
     for (k = 0; ret == 0 && k < img->n_rxsocks; k++)
       {
