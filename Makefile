@@ -39,8 +39,10 @@ ARCHIVE_LIBS := $(shell $(PKG_CONFIG) --libs libarchive 2>/dev/null)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
            -D_GNU_SOURCE -DUDPCORK_VERSION='"$(VERSION)"' -DUC_IMAGE_ROOT='"$(IMAGEROOT)"' \
-           -Isrc -Ibpf -I$(BUILD) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
-LDFLAGS += $(EXTRA_LDFLAGS)
+           -ffunction-sections -fdata-sections -Isrc -Ibpf -I$(BUILD) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+# each binary keeps only the functions it reaches (a hook does not carry
+# the other hook's steps because one object of the library serves both)
+LDFLAGS += -Wl,--gc-sections $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 # -Wno-missing-declarations: the BTF of Linux 7.x embeds anonymous named
