@@ -150,8 +150,8 @@ canary (struct uc_bpf *b, int family, uc_error_t *err)
 }
 
 int
-uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t n,
-                const struct uc_capture_sink *sink, uc_error_t *err)
+uc_capture_all (struct uc_bpf *b, const char *dump_id, struct uc_work *w, size_t n, const struct uc_capture_sink *sink,
+                uc_error_t *err)
 {
   size_t i;
   int ret = 0;
@@ -194,7 +194,8 @@ out:
     {
       size_t lost = uc_capture_rollback (w, n, sink);
       if (lost)
-        uc_error_wrap (err, "capture aborted; %zu sockets could not be given their datagram back (those that were "
+        uc_error_wrap (err,
+                       "capture aborted; %zu sockets could not be given their datagram back (those that were "
                        "saved are in the capture log)",
                        lost);
       else

@@ -76,9 +76,9 @@ int uc_image_parse (const void *data, size_t len, const char *name, struct uc_im
 struct uc_image_log
 {
   int dirfd, fd;
-  size_t n;          /* entries appended */
-  off_t start, end;  /* where they lie in the file */
-  uint8_t *buf;      /* each entry packed here, then written at once */
+  size_t n;         /* entries appended */
+  off_t start, end; /* where they lie in the file */
+  uint8_t *buf;     /* each entry packed here, then written at once */
 };
 int uc_image_log_open (int dirfd, UcHead *head, struct uc_image_log *l, uc_error_t *err);
 int uc_image_log_append (struct uc_image_log *l, const UcDgram *d, uc_error_t *err);

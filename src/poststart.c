@@ -63,8 +63,7 @@ run (const struct uc_hook *h, uc_error_t *err)
         }
       uc_info ("container pid %d: %zu corked sockets restored, %zu bytes, and %zu unread datagrams, in %.1f ms, peak "
                "RSS %ld KiB",
-               h->pid, stats.sockets, stats.bytes, stats.rx_dgrams, uc_ms_since (t0),
-               uc_peak_rss_kib ());
+               h->pid, stats.sockets, stats.bytes, stats.rx_dgrams, uc_ms_since (t0), uc_peak_rss_kib ());
     }
   uc_container_close (&c);
   uc_image_free (&img);

@@ -31,8 +31,7 @@ uc_recover (const struct uc_container *c, int dirfd, const char *id, const char 
     ret = uc_dump_returned (dirfd, dump, from_log, err);
   if (ret == 0)
     uc_info ("%s: gave %zu sockets their %zu pending bytes back%s in %.1f ms, peak RSS %ld KiB", why, stats.sockets,
-             stats.bytes, from_log ? " (from the capture log)" : "", uc_ms_since (t0),
-             uc_peak_rss_kib ());
+             stats.bytes, from_log ? " (from the capture log)" : "", uc_ms_since (t0), uc_peak_rss_kib ());
   else
     uc_error_wrap (err, "%s: giving the datagrams back to the dumped container failed (they stay in %s)", why,
                    from_log ? UC_LOG_NAME : UC_IMG_NAME);

@@ -267,8 +267,8 @@ distinct_sockets (const struct uc_image *img, struct target *t, uc_error_t *err)
       return uc_make_error (err, 0,
                             "receive queues of sockets %s and %s: the same restored socket (inode %llu): none is put "
                             "back",
-                            rs_str (img->rxsocks[v[k - 1] - t], a, sizeof (a)), rs_str (img->rxsocks[v[k] - t], b, sizeof (b)),
-                            v[k]->ino);
+                            rs_str (img->rxsocks[v[k - 1] - t], a, sizeof (a)),
+                            rs_str (img->rxsocks[v[k] - t], b, sizeof (b)), v[k]->ino);
   return 0;
 }
 

@@ -22,7 +22,7 @@ const char *uc_addr_str (int family, const void *addr, unsigned port, char *buf,
  * smaller than 2 * LEN + 1, else the number of characters written. */
 int uc_hex (const void *data, size_t len, char *out, size_t outlen);
 
-int64_t uc_now_ns (void);       /* CLOCK_MONOTONIC */
+int64_t uc_now_ns (void); /* CLOCK_MONOTONIC */
 /* When the CRIU action began (UDPCORK_ACTION_T0 from udpcork-criu), else
  * now: the hooks' logged times include their exec and library loading. */
 int64_t uc_action_start_ns (void);

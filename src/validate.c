@@ -165,7 +165,8 @@ check_head (const UcHead *h, uc_error_t *err)
   if (h->tool_version && strlen (h->tool_version) > 64)
     return uc_make_error (err, 0, "entry 0 (head): tool_version longer than 64 bytes");
   if (h->dump_id && ! uc_dump_id_valid (h->dump_id))
-    return uc_make_error (err, 0, "entry 0 (head): dump_id is not 1..63 characters of [A-Za-z0-9._-] (not starting with .)");
+    return uc_make_error (err, 0,
+                          "entry 0 (head): dump_id is not 1..63 characters of [A-Za-z0-9._-] (not starting with .)");
   if (h->has_root_pid && h->root_pid > UC_PID_MAX)
     return uc_make_error (err, 0, "entry 0 (head): root_pid %" PRIu32 " out of range", h->root_pid);
   return 0;

@@ -632,9 +632,8 @@ test_journal (void)
   journal_is (dirfd, "captured ../../etc root-42-7\n", -1, false, "journal: dump id with a slash");
   journal_is (dirfd, "captured dump-1 root-42-7 more\n", -1, false, "journal: a fourth field");
   journal_is (dirfd, "gone dump-1\n", -1, false, "journal: unknown state");
-  journal_is (dirfd,
-              "captured aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaroot-1-1\n", -1,
-              false, "journal: a 63-character dump id run into root-PID-START is refused, not split");
+  journal_is (dirfd, "captured aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaroot-1-1\n", -1, false,
+              "journal: a 63-character dump id run into root-PID-START is refused, not split");
   journal_is (dirfd, "captured bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n", -1, false,
               "journal: dump id of 64 characters");
   unlinkat (dirfd, UC_JOURNAL_NAME, 0);
