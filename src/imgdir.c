@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "log.h"
 #include "xalloc.h"
 
 #ifndef SYS_openat2
@@ -55,23 +56,31 @@ uc_imgdir_open_given (const char *dir, uc_error_t *err)
 }
 
 /* Without openat2 (Linux < 5.6, or filtered): one component at a time, no
- * symlink, no "..". */
+ * symlink, no "..", no mount crossed (as RESOLVE_NO_XDEV). */
 static int
 walk_beneath (int rootfd, const char *rel, uc_error_t *err)
 {
   cleanup_free char *copy = xstrdup (rel);
   char *save = NULL, *c;
-  int fd = dup (rootfd);
+  struct stat root, st;
+  int fd;
 
-  if (fd < 0)
-    return uc_make_error (err, errno, "dup");
+  uc_debug ("no openat2 (%s): walking `%s` one component at a time", strerror (errno), rel);
+  if (fstat (rootfd, &root) < 0 || (fd = dup (rootfd)) < 0)
+    return uc_make_error (err, errno, "image root");
   for (c = strtok_r (copy, "/", &save); c; c = strtok_r (NULL, "/", &save))
     {
       int next = openat (fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       int e = errno;
+      bool link = next < 0 && fstatat (fd, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode);
       close (fd);
       if (next < 0)
-        return uc_make_error (err, e == ELOOP ? 0 : e, "component `%s`%s", c, e == ELOOP ? " is a symbolic link" : "");
+        return uc_make_error (err, link ? 0 : e, "component `%s`%s", c, link ? " is a symbolic link" : "");
+      if (fstat (next, &st) < 0 || st.st_dev != root.st_dev)
+        {
+          close (next);
+          return uc_make_error (err, 0, "component `%s` is on another mount", c);
+        }
       fd = next;
     }
   return fd;
@@ -119,8 +128,14 @@ uc_imgdir_open_beneath (const char *root, const char *dir, uc_error_t *err)
       if (fd < 0 && (errno == ENOSYS || errno == EPERM))
         fd = walk_beneath (rootfd, rel, err);
       else if (fd < 0)
-        return uc_make_error (err, errno == ELOOP ? 0 : errno, "image directory `%s` (from an annotation)%s", dir,
-                              errno == ELOOP ? ": a symbolic link on the way: refusing" : "");
+        {
+          int e = errno;
+          return uc_make_error (err, e == ELOOP || e == EXDEV ? 0 : e, "image directory `%s` (from an annotation)%s",
+                                dir,
+                                e == ELOOP   ? ": a symbolic link on the way: refusing"
+                                : e == EXDEV ? ": on another mount: refusing"
+                                             : "");
+        }
       if (fd < 0)
         return uc_error_wrap (err, "image directory `%s` (from an annotation): refusing", dir);
     }

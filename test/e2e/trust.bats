@@ -16,6 +16,7 @@ S=$UC_LIBEXEC/udpcork-poststart
 teardown() {
 	unset UDPCORK_FAULT
 	ct_cleanup_all
+	umount /var/lib/udpcork/images/t-mnt 2>/dev/null || true
 	rm -rf /tmp/uc-trust /var/lib/udpcork/images/t-*
 	ip netns del uct6u 2>/dev/null || true
 }
@@ -224,14 +225,30 @@ state_with_dir() {
 	ln -sfn "$root/t-real" "$root/t-mid"
 	chown 1000 "$root/t-user"
 	chmod 0777 "$root/t-open"
-	for d in /tmp/uc-trust/evil "$root/../../../../tmp/uc-trust/evil" "$root/t-link" "$root/t-mid/sub" "$root/t-user" \
-		"$root/t-open"; do
-		state_with_dir t5 "$d" >/tmp/uc-trust/state.json
-		run sh -c "$S </tmp/uc-trust/state.json"
-		echo "$d: $output"
-		one_line_error
-		assert_output --partial "refusing"
+	mkdir -p "$root/t-mnt"
+	mount -t tmpfs -o mode=0700 tmpfs "$root/t-mnt"
+	cp "$(ct_dir t5)/img/udpcork.img" "$root/t-mnt/"
+	# with openat2, and with its fallback (openat2 failing with ENOSYS, as
+	# on Linux < 5.6 or under a seccomp filter): the same refusals
+	for wrap in "" "$UC_BUILD/test/noopenat2"; do
+		for d in /tmp/uc-trust/evil "$root/../../../../tmp/uc-trust/evil" "$root/t-link" "$root/t-mid/sub" \
+			"$root/t-user" "$root/t-open" "$root/t-mnt"; do
+			state_with_dir t5 "$d" >/tmp/uc-trust/state.json
+			run sh -c "$wrap $S </tmp/uc-trust/state.json"
+			echo "${wrap:-openat2} $d: $output"
+			one_line_error
+			assert_output --partial "refusing"
+		done
 	done
+	# the fallback ran, and said why each was refused
+	state_with_dir t5 "$root/t-mid/sub" >/tmp/uc-trust/state.json
+	run sh -c "$UC_BUILD/test/noopenat2 $S --verbose </tmp/uc-trust/state.json"
+	assert_output --partial "no openat2 (Function not implemented): walking"
+	assert_output --partial "component \`t-mid\` is a symbolic link"
+	state_with_dir t5 "$root/t-mnt" >/tmp/uc-trust/state.json
+	run sh -c "$UC_BUILD/test/noopenat2 $S </tmp/uc-trust/state.json"
+	assert_output --partial "component \`t-mnt\` is on another mount"
+	umount "$root/t-mnt"
 	assert_equal "$(ct_txq t5 9001)" 0
 	cp "$(ct_dir t5)/img/udpcork.img" "$root/t-good/"
 	chmod 0700 "$root/t-good"
