@@ -71,6 +71,16 @@ files_of_package() { dpkg -L udpcork | while read -r f; do if [ -f "$f" ]; then 
 	assert_equal "$(grep -c 'udpcork-criu' "$CONF")" 1
 }
 
+@test "apt-get remove (not purge): the action-script line goes, default.conf exactly as before, the programs go" {
+	run apt-get remove -y udpcork
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	run cmp "$STATE/default.conf.before" "$CONF"
+	[ "$status" -eq 0 ] || { diff "$STATE/default.conf.before" "$CONF"; false; }
+	assert [ ! -e /usr/bin/udpcork ]
+	assert [ ! -e /usr/libexec/oci/hooks.d/udpcork-criu ]
+	assert_equal "$(dpkg-query -W -f '${db:Status-Abbrev}' udpcork)" "rc "
+}
+
 @test "apt-get purge: default.conf exactly as before, nothing of udpcork left" {
 	run apt-get purge -y udpcork
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
