@@ -51,6 +51,7 @@ LDLIBS  += $(PKG_LIBS)
 # vmlinux.h; the programs declare the kfuncs they use themselves (with
 # local types that exist whatever the BTF).
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Wno-unused-function \
+              -fdebug-prefix-map=$(CURDIR)=. \
               -Wno-missing-declarations -DBPF_NO_KFUNC_PROTOTYPES
 
 # User-space sources, one file per step of the data path, all in one static
