@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <bpf/libbpf_version.h>
 #include "udpcork.skel.h"
@@ -103,6 +104,24 @@ uc_bpf_close_fd (int *fd)
   *fd = -1;
 }
 
+/* After a failed load: which feature udpcork needs the running kernel
+ * lacks, if one can be told (NULL: none of these). */
+static const char *
+kernel_lacks (void)
+{
+  struct btf *btf;
+  bool iter;
+
+  if (access ("/sys/kernel/btf/vmlinux", R_OK) < 0)
+    return "BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF)";
+  btf = btf__load_vmlinux_btf ();
+  if (btf == NULL)
+    return NULL;
+  iter = btf__find_by_name_kind (btf, "bpf_iter__udp", BTF_KIND_STRUCT) > 0;
+  btf__free (btf);
+  return iter ? NULL : "BPF iterator for UDP sockets (iter/udp, Linux >= 5.9)";
+}
+
 /* Load this run's own copy of the BPF object: the iterator, the capture
  * program of B->path, the maps. */
 int
@@ -123,7 +142,10 @@ uc_bpf_load (struct uc_bpf *b, uc_error_t *err)
   ret = udpcork_bpf__load (skel);
   if (ret < 0)
     {
+      const char *missing = kernel_lacks ();
       udpcork_bpf__destroy (skel);
+      if (missing)
+        return uc_make_error (err, 0, "load BPF programs: this kernel has no %s: udpcork cannot work here", missing);
       return uc_make_error (err, -ret,
                             "load BPF programs (needs kernel BTF, the BPF iterator iter/udp of Linux >= 5.9 and %s)",
                             b->path == UC_CAPTURE_NETFILTER ? "netfilter BPF links of Linux >= 6.4"
