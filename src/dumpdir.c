@@ -43,12 +43,9 @@ read_small (int dirfd, const char *name, char *buf, size_t max, bool *missing, u
   *missing = false;
   if (uc_file_map (dirfd, name, max - 1, &data, &len, &e) < 0)
     {
-      *missing = e->status == ENOENT;
+      *missing = uc_error_is (&e, ENOENT);
       if (*missing)
-        {
-          uc_error_release (&e);
-          return 0;
-        }
+        return 0;
       uc_make_error (err, 0, "read %s: %s", name, e->msg);
       uc_error_release (&e);
       return -1;

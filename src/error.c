@@ -76,3 +76,12 @@ uc_error_release (uc_error_t *err)
   free (*err);
   *err = NULL;
 }
+
+bool
+uc_error_is (uc_error_t *err, int status)
+{
+  if (err == NULL || *err == NULL || (*err)->status != status)
+    return false;
+  uc_error_release (err);
+  return true;
+}

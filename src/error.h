@@ -8,6 +8,8 @@
 #ifndef UDPCORK_ERROR_H
 #define UDPCORK_ERROR_H
 
+#include <stdbool.h>
+
 #include <stdarg.h>
 
 struct uc_error_s
@@ -26,5 +28,9 @@ int uc_make_error (uc_error_t *err, int status, const char *fmt, ...) __attribut
 int uc_error_wrap (uc_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 void uc_error_release (uc_error_t *err);
+
+/* An expected failure: if *ERR has STATUS (e.g. ENOENT: "nothing there"),
+ * release it and return true; else leave it for the caller. */
+bool uc_error_is (uc_error_t *err, int status);
 
 #endif

@@ -20,9 +20,8 @@ run (const struct uc_hook *h, uc_error_t *err)
   int ret;
 
   ret = uc_image_read (h->dirfd, UC_IMG_NAME, &img, err);
-  if (ret < 0 && (*err)->status == ENOENT)
+  if (ret < 0 && uc_error_is (err, ENOENT))
     {
-      uc_error_release (err);
       uc_debug ("no %s: nothing was saved for this container", UC_IMG_NAME);
       return 0;
     }

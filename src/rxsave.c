@@ -196,11 +196,8 @@ uc_rx_peek_undo (const struct uc_container *c, int dirfd, uc_error_t *err)
 
   if (uc_file_map (dirfd, UC_PEEK_NAME, 1 << 20, &data, &len, err) < 0)
     {
-      if ((*err)->status == ENOENT)
-        {
-          uc_error_release (err);
-          return 0;
-        }
+      if (uc_error_is (err, ENOENT))
+        return 0;
       return uc_error_wrap (err, "read %s", UC_PEEK_NAME);
     }
   text = xmalloc (len + 1);

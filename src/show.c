@@ -263,9 +263,8 @@ show_dir (const char *dir, bool json)
         }
       ret = uc_image_read (dirfd, UC_IMG_NAME, &img, &err);
     }
-  if (ret < 0 && err && err->status == ENOENT)
+  if (ret < 0 && uc_error_is (&err, ENOENT))
     {
-      uc_error_release (&err);
       printf ("no " UC_IMG_NAME " in %s: nothing was saved\n", dir);
       return 0;
     }
