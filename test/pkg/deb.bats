@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The Debian package in the forky testbed (run by test/pkg/run, in a session
 # where nothing was installed from the checkout): apt-get install, the crun
-# and podman end-to-end subset against the installed files, an upgrade, a
-# remove and a purge that leave /etc/criu/default.conf as it was and nothing
+# and podman end-to-end subset against the installed files, a reinstall and
+# an upgrade to a newer version, a remove and a purge that leave /etc/criu/default.conf as it was and nothing
 # of udpcork behind. The tests build on each other, in order.
 
 load ../lib
@@ -69,6 +69,19 @@ files_of_package() { dpkg -L udpcork | while read -r f; do if [ -f "$f" ]; then 
 	run dpkg --force-confold -i "$DEB"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	assert_equal "$(grep -c 'udpcork-criu' "$CONF")" 1
+}
+
+@test "upgrade to a newer version: exactly one action-script line, the administrator's lines kept, the new programs" {
+	local up
+	up=$(ls /src/deb-out/upgrade/udpcork_*.deb)
+	run apt-get install -y --no-install-recommends "$up"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	assert_equal "$(dpkg-query -W -f '${Version}' udpcork)" 0.1.0+test1
+	assert_equal "$(grep -c 'udpcork-criu' "$CONF")" 1
+	run grep -x "log-file /tmp/admin-criu.log # an administrator's own line" "$CONF"
+	assert_success
+	run udpcork --version
+	assert_output --partial 0.1.0+test1
 }
 
 @test "apt-get remove (not purge): the action-script line goes, default.conf exactly as before, the programs go" {
