@@ -34,24 +34,26 @@ static const struct opt rx_opts_v6[] = {
   { IPPROTO_IP, IP_PKTINFO },         { IPPROTO_IP, IP_RECVTTL },          { IPPROTO_IP, IP_RECVTOS },
   { IPPROTO_IPV6, IPV6_RECVPKTINFO }, { IPPROTO_IPV6, IPV6_RECVHOPLIMIT }, { IPPROTO_IPV6, IPV6_RECVTCLASS },
 };
-#define N_OPTS 6
+
+static size_t
+n_opts (int family)
+{
+  return family == AF_INET6 ? UC_PEEK_OPTS : 3;
+}
 
 static const struct opt *
 opts_of (int family, size_t *n)
 {
-  *n = family == AF_INET6 ? 6 : 3;
+  *n = n_opts (family);
   return family == AF_INET6 ? rx_opts_v6 : rx_opts_v4;
 }
 
-/* One socket whose queue is peeked: what the application had. */
+/* One socket whose queue is peeked: udpcork's own fd, and what the
+ * application had (the line of the peek journal). */
 struct peek
 {
-  int fd, family;
-  pid_t pid;
-  int appfd;
-  unsigned long long ino;
-  int peek_off;
-  int saved[N_OPTS];
+  int fd;
+  struct uc_peek_rec r;
   bool changed; /* something was set: peek_end puts it all back */
 };
 
@@ -60,17 +62,17 @@ static int
 peek_read (struct peek *p, uc_error_t *err)
 {
   size_t n;
-  const struct opt *o = opts_of (p->family, &n);
-  socklen_t l = sizeof (p->peek_off);
+  const struct opt *o = opts_of (p->r.family, &n);
+  socklen_t l = sizeof (p->r.peek_off);
 
-  if (getsockopt (p->fd, SOL_SOCKET, SO_PEEK_OFF, &p->peek_off, &l) < 0)
+  if (getsockopt (p->fd, SOL_SOCKET, SO_PEEK_OFF, &p->r.peek_off, &l) < 0)
     return uc_make_error (err, errno, "getsockopt SO_PEEK_OFF");
   for (size_t i = 0; i < n; i++)
     {
       l = sizeof (int);
-      if (getsockopt (p->fd, o[i].level, o[i].name, &p->saved[i], &l) < 0)
+      if (getsockopt (p->fd, o[i].level, o[i].name, &p->r.opts[i], &l) < 0)
         return uc_make_error (err, errno, "getsockopt %d/%d", o[i].level, o[i].name);
-      p->saved[i] = p->saved[i] != 0;
+      p->r.opts[i] = p->r.opts[i] != 0;
     }
   return 0;
 }
@@ -79,7 +81,7 @@ static int
 peek_begin (struct peek *p, uc_error_t *err)
 {
   size_t n;
-  const struct opt *o = opts_of (p->family, &n);
+  const struct opt *o = opts_of (p->r.family, &n);
   int zero = 0, one = 1;
 
   p->changed = true;
@@ -110,7 +112,7 @@ static void
 peek_end (struct peek *p, const char *who)
 {
   if (p->changed)
-    restore_opts (p->fd, p->family, p->peek_off, p->saved, who);
+    restore_opts (p->fd, p->r.family, p->r.peek_off, p->r.opts, who);
   p->changed = false;
 }
 
@@ -133,9 +135,10 @@ journal_write (int dirfd, const struct peek *p, size_t n, uc_error_t *err)
   fprintf (f, "%s\n", UC_PEEK_MAGIC);
   for (size_t i = 0; i < n; i++)
     {
-      fprintf (f, "%d %d %llu %d %d", p[i].pid, p[i].appfd, p[i].ino, p[i].family, p[i].peek_off);
-      for (size_t k = 0; k < (p[i].family == AF_INET6 ? 6u : 3u); k++)
-        fprintf (f, " %d", p[i].saved[k]);
+      const struct uc_peek_rec *r = &p[i].r;
+      fprintf (f, "%d %d %llu %d %d", r->pid, r->fd, r->ino, r->family, r->peek_off);
+      for (size_t k = 0; k < n_opts (r->family); k++)
+        fprintf (f, " %d", r->opts[k]);
       fputc ('\n', f);
     }
   if (ferror (f) || fclose (f) != 0)
@@ -162,17 +165,17 @@ peek_num (const char **p, long long min, long long max, long long *v)
 bool
 uc_rx_peek_parse (const char *line, struct uc_peek_rec *r)
 {
-  long long v[5 + N_OPTS];
+  long long v[5 + UC_PEEK_OPTS];
   size_t n;
 
-  for (n = 0; n < 5 + N_OPTS && *line; n++)
+  for (n = 0; n < 5 + UC_PEEK_OPTS && *line; n++)
     {
       static const long long lo[5] = { 1, 0, 1, AF_INET, -1 };
       static const long long hi[5] = { UC_PID_MAX, INT_MAX, LLONG_MAX, AF_INET6, INT_MAX };
       if (! peek_num (&line, n < 5 ? lo[n] : 0, n < 5 ? hi[n] : 1, &v[n]))
         return false;
     }
-  if (*line || n < 5 || (v[3] != AF_INET && v[3] != AF_INET6) || n != 5 + (v[3] == AF_INET6 ? 6u : 3u))
+  if (*line || n < 5 || (v[3] != AF_INET && v[3] != AF_INET6) || n != 5 + n_opts ((int) v[3]))
     return false;
   memset (r, 0, sizeof (*r));
   r->pid = (pid_t) v[0];
@@ -335,7 +338,7 @@ peek_all (struct peek *p, uint32_t index, const struct uc_target *t, struct uc_i
         return uc_make_error (err, errno, "peek");
       if ((m.msg_flags & MSG_TRUNC) || (size_t) r > sizeof (buf))
         return uc_make_error (err, 0, "datagram of %zd bytes does not fit", r);
-      if (p->family == AF_INET6 && from.ss_family == AF_INET6
+      if (p->r.family == AF_INET6 && from.ss_family == AF_INET6
           && ! IN6_IS_ADDR_V4MAPPED (&((struct sockaddr_in6 *) &from)->sin6_addr) && r > UC_RX_MAX_V6)
         return uc_make_error (err, 0, "IPv6 datagram of %zd bytes: more than the %d udpcork can put back", r,
                               UC_RX_MAX_V6);
@@ -390,9 +393,8 @@ uc_rx_save (const struct uc_container *c, int dirfd, struct uc_target *t, size_t
     {
       if (! uc_sock_has_rx (&t[i].rec))
         continue;
-      p[np] = (struct peek){
-        .fd = -1, .family = t[i].rec.family, .pid = t[i].pid, .appfd = t[i].fd, .ino = t[i].rec.ino
-      };
+      p[np] = (struct peek){ .fd = -1,
+                             .r = { .family = t[i].rec.family, .pid = t[i].pid, .fd = t[i].fd, .ino = t[i].rec.ino } };
       uc_target_str (&t[i], who, sizeof (who));
       p[np].fd = uc_sock_open (c, t[i].pid, t[i].fd, &(struct uc_sock_id){ .ino = t[i].rec.ino }, err);
       if (p[np].fd < 0 || peek_read (&p[np], err) < 0)
@@ -408,7 +410,7 @@ uc_rx_save (const struct uc_container *c, int dirfd, struct uc_target *t, size_t
       if (! uc_sock_has_rx (&t[i].rec))
         continue;
       uc_target_str (&t[i], who, sizeof (who));
-      rs = rxsock_new (&t[i], p[k].peek_off);
+      rs = rxsock_new (&t[i], p[k].r.peek_off);
       xgrow (&img->rxsocks, &cap_socks, img->n_rxsocks + 1, sizeof (*img->rxsocks));
       img->rxsocks[img->n_rxsocks++] = rs;
       ret = peek_begin (&p[k], err);

@@ -20,12 +20,13 @@ int uc_rx_save (const struct uc_container *c, int dirfd, struct uc_target *t, si
 /* One line of the peek journal (udpcork.peek): "PID FD INO FAMILY PEEK_OFF
  * OPT..." (3 receive options for AF_INET, 6 for AF_INET6, each 0 or 1),
  * every number in range (a pid Linux could hand out, an inode > 0). */
+#define UC_PEEK_OPTS 6
 struct uc_peek_rec
 {
   pid_t pid;
-  int fd, family, peek_off;
+  int fd, family, peek_off; /* FD: the application's */
   unsigned long long ino;
-  int opts[6];
+  int opts[UC_PEEK_OPTS];
 };
 bool uc_rx_peek_parse (const char *line, struct uc_peek_rec *r);
 
