@@ -427,7 +427,7 @@ uc_dump_pending (const struct uc_container *c, int dirfd, const char *id, struct
                  bool *found, uc_error_t *err)
 {
   struct journal_rec r;
-  bool torn, pinned;
+  bool torn, pinned, captured;
 
   memset (img, 0, sizeof (*img));
   *found = *from_log = false;
@@ -455,11 +455,10 @@ uc_dump_pending (const struct uc_container *c, int dirfd, const char *id, struct
       *found = *from_log = true;
       return 0;
     }
-  if (journal_captured (dirfd, id, &r, found, err) < 0)
+  if (journal_captured (dirfd, id, &r, &captured, err) < 0)
     return -1;
-  if (! *found)
+  if (! captured)
     return 0;
-  *found = false;
   if (! dumped_root_runs (&r))
     {
       uc_info ("the container of dump %s (root pid %d) is gone: its datagrams are in %s only, for a restore", r.id,

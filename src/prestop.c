@@ -80,7 +80,6 @@ any_out (const struct uc_work *w, size_t n)
   return false;
 }
 
-/* network-lock (or OCI mode): discover, capture, save. */
 /* The image will hold one entry per corked socket, per socket with unread
  * datagrams and per unread datagram: beyond what a reader accepts, the dump
  * is refused now, before any socket is touched. */
@@ -117,6 +116,7 @@ check_dir_owner (const struct uc_hook *h, uc_error_t *err)
   return ret;
 }
 
+/* network-lock (or OCI mode): discover, capture, save. */
 static int
 capture (const struct uc_hook *h, uc_error_t *err)
 {
