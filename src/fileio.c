@@ -58,6 +58,7 @@ uc_create_excl (int dirfd, const char *name, uc_error_t *err)
     {
       int e = errno;
       close (fd);
+      unlinkat (dirfd, name, 0); /* created, but not private: it goes */
       return uc_make_error (err, e, "chmod `%s`", name);
     }
   return fd;
@@ -73,10 +74,7 @@ uc_file_replace (int dirfd, const char *name, const void *data, size_t len, bool
     abort ();
   fd = uc_create_excl (dirfd, tmp, err);
   if (fd < 0)
-    {
-      unlinkat (dirfd, tmp, 0); /* created, but its mode could not be set */
-      return -1;
-    }
+    return -1;
   if (uc_write_all (fd, data, len, err) < 0 || (durable && fsync (fd) < 0 && uc_make_error (err, errno, "fsync") < 0)
       || (renameat (dirfd, tmp, dirfd, name) < 0 && uc_make_error (err, errno, "rename to `%s`", name) < 0))
     {

@@ -17,7 +17,8 @@ int uc_write_all (int fd, const void *buf, size_t len, uc_error_t *err);
 int uc_fsync_dir (int dirfd, uc_error_t *err);
 
 /* Create NAME in DIRFD exclusively (0600, read-write, never following a link): a stale
- * file of that name is removed first. Returns the fd, or -1 with *ERR. */
+ * file of that name is removed first. Returns the fd, or -1 with *ERR (and
+ * no NAME left behind). */
 int uc_create_excl (int dirfd, const char *name, uc_error_t *err);
 
 /* Replace NAME in DIRFD atomically by the LEN bytes of DATA, mode 0600:
