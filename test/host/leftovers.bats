@@ -25,8 +25,8 @@ teardown() {
 # tmpfs_rm NAME / tmpfs_add NAME: NAME in the host's /sys/fs/cgroup tmpfs,
 # below the first cgroup mount point (hidden under it on the host)
 tmpfs_path() { echo "/mnt/$(basename "$H")/$1"; }
-tmpfs_add() { unshare --mount sh -c "mount --bind /sys/fs/cgroup /mnt && touch $(tmpfs_path "$1")"; }
-tmpfs_rm() { unshare --mount sh -c "mount --bind /sys/fs/cgroup /mnt && rm -f $(tmpfs_path "$1")"; }
+tmpfs_add() { test/host/cgtmpfs touch "$(tmpfs_path "$1")"; }
+tmpfs_rm() { test/host/cgtmpfs rm -f "$(tmpfs_path "$1")"; }
 
 @test "leftovers: nothing new: ok" {
 	run test/host/leftovers "$BEFORE"
