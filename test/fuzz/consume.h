@@ -58,11 +58,7 @@ fuzz_consume (const struct uc_image *img, uint32_t seed)
     uc_error_release (&err);
 }
 
-/* The same bytes read the way the hooks read them, from a file mapped
- * read-only whose payloads are used in place (uc_image_read,
- * uc_image_read_log): the outcome and every payload must equal those of the
- * in-memory parse REF (accepted: REF_OK), and dropping each payload's
- * pages as re-injection does stays in bounds. */
+/* Where fuzz_mapped_same writes its input (removed at exit). */
 static char fuzz_dir[] = "/tmp/uc-fuzz-XXXXXX";
 
 static void
@@ -77,6 +73,11 @@ fuzz_dir_remove (void)
   rmdir (fuzz_dir);
 }
 
+/* The same bytes read the way the hooks read them, from a file mapped
+ * read-only whose payloads are used in place (uc_image_read,
+ * uc_image_read_log): the outcome and every payload must equal those of the
+ * in-memory parse REF (accepted: REF_OK), and dropping each payload's
+ * pages as re-injection does stays in bounds. */
 static __attribute__ ((unused)) void
 fuzz_mapped_same (const uint8_t *data, size_t size, bool log, const struct uc_image *ref, bool ref_ok)
 {
