@@ -200,17 +200,20 @@ lift_criu_lock() {
 	done
 }
 
-# txq_of PID PORT [WHAT]: the write queue (tx_queue, bytes) of the UDP
-# socket bound to PORT in the network namespace of PID, as the kernel
-# reports it in /proc/net/udp{,6}; WHAT names that namespace in the error.
-txq_of() {
+# udpq_of 1|2 PID PORT [WHAT]: the write (1: tx_queue) or receive (2:
+# rx_queue) queue, in bytes, of the UDP socket bound to PORT in the network
+# namespace of PID, as the kernel reports it in /proc/net/udp{,6}; WHAT
+# names that namespace in the error.
+udpq_of() {
 	local hex q
-	hex=$(printf '%04X' "$2")
-	q=$(nsenter -t "$1" -n cat /proc/net/udp /proc/net/udp6 |
-		awk -v p=":$hex" '$2 ~ p"$" { split($5, q, ":"); print q[1]; exit }')
-	[ -n "$q" ] || { echo "no UDP socket on port $2 in ${3:-the netns of pid $1}" >&2; return 1; }
+	hex=$(printf '%04X' "$3")
+	q=$(nsenter -t "$2" -n cat /proc/net/udp /proc/net/udp6 |
+		awk -v p=":$hex" -v f="$1" '$2 ~ p"$" { split($5, q, ":"); print q[f]; exit }')
+	[ -n "$q" ] || { echo "no UDP socket on port $3 in ${4:-the netns of pid $2}" >&2; return 1; }
 	echo $((16#$q))
 }
+txq_of() { udpq_of 1 "$@"; } # PID PORT [WHAT]
+rxq_of() { udpq_of 2 "$@"; } # PID PORT [WHAT]
 
 # ct_txq NAME PORT: the write queue of the container's UDP socket on PORT.
 ct_txq() {

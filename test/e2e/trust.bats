@@ -455,15 +455,6 @@ counters() { # "MARKED SENT"
 	assert_output "count=1 len=3200 sport=9001"
 }
 
-# rxq_of PID PORT: the receive queue (rx_queue, bytes) of the UDP socket on
-# PORT in the network namespace of PID.
-rxq_of() {
-	local q
-	q=$(nsenter -t "$1" -n cat /proc/net/udp /proc/net/udp6 |
-		awk -v p=":$(printf '%04X' "$2")" '$2 ~ p"$" { split($5, q, ":"); print q[2]; exit }')
-	echo $((16#${q:-x}))
-}
-
 @test "finding 8: OCI mode: a later start of the container (a new init, not a restore) gets no datagram of an image already restored" {
 	local d=/tmp/uc-trust/img8s
 	ct_app t8q rxq -f 4 -n 5
